@@ -1,0 +1,79 @@
+// sepconv — the CPU reference implementation.
+//
+// A deliberately simple implementation written straight from SPEC.md, accumulating in float64.
+// It is the CPU fallback and the yardstick every other path (the GPU kernels, the CPU emulator of
+// their tile code, the descriptor-driven GEMM) is checked against; it is itself checked against
+// outputs of real Keras. All views must be host memory. Functions are reentrant.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sepconv/config.h"
+
+namespace sepconv::reference {
+
+/// y = SeparableConv1D(x). Inputs of any dtype are converted to float64, every sum is taken in
+/// float64, and the result is rounded once to y's dtype. Validates everything with
+/// `validate_forward(config, x.dtype, ...)` before writing y. Views may be strided.
+SEPCONV_EXPORT void forward(const LayerConfig& config, ConstTensorView x, const Weights& weights, TensorView y);
+
+/// A window of outputs: batches [batch_begin, batch_begin + batch_count) and output steps
+/// [time_begin, time_begin + time_count). A count of -1 means "to the end".
+struct Window {
+  std::int64_t batch_begin = 0;
+  std::int64_t batch_count = -1;
+  std::int64_t time_begin = 0;
+  std::int64_t time_count = -1;
+};
+
+/// Float64 results for a window of outputs, with what the accuracy check needs.
+/// Arrays are row-major over the window in the layer's output layout: (batch_count, time_count,
+/// filters) for channels_last, (batch_count, filters, time_count) for channels_first.
+struct Detail {
+  Window window;               ///< resolved: no -1 counts
+  std::int64_t filters = 0;
+  DataFormat data_format = DataFormat::channels_last;
+  std::vector<double> output;         ///< after bias and activation
+  std::vector<double> preactivation;  ///< z = pointwise result + bias
+  /// S = sum_q |pw[q,f]| * T_q + |bias[f]|, with T_q = sum_j |dw[j,q] * x_j| the absolute sum of
+  /// the depthwise terms that formed mid_q: the magnitude the rounding error of z scales with.
+  std::vector<double> magnitude;
+
+  /// Position of (window-relative batch b, step t, filter f) in the arrays.
+  [[nodiscard]] std::int64_t index(std::int64_t b, std::int64_t t, std::int64_t f) const {
+    return data_format == DataFormat::channels_last
+               ? (b * window.time_count + t) * filters + f
+               : (b * filters + f) * window.time_count + t;
+  }
+};
+
+/// Computes a window of outputs alone, in float64, so huge tensors can be checked on samples.
+/// softmax / log_softmax need whole rows: with channels_first (rows along time) the window must
+/// cover all output steps, else `InvalidArgument` ("window"). Validates like `forward`, except that
+/// no output view is involved.
+[[nodiscard]] SEPCONV_EXPORT Detail forward_detail(const LayerConfig& config, ConstTensorView x,
+                                    const Weights& weights, const Window& window = {});
+
+/// The depthwise intermediate of a window in float64: mid[b][t][q] (row-major over
+/// (batch_count, time_count, C*M) whatever the data format, q = c*M + m) and, beside it, the
+/// absolute term sums T[b][t][q].
+struct Intermediate {
+  Window window;
+  std::int64_t mid_channels = 0;
+  std::vector<double> mid;
+  std::vector<double> abs_sum;
+  [[nodiscard]] std::int64_t index(std::int64_t b, std::int64_t t, std::int64_t q) const {
+    return (b * window.time_count + t) * mid_channels + q;
+  }
+};
+
+/// The depthwise step alone (no bias, no activation), for the window's outputs.
+[[nodiscard]] SEPCONV_EXPORT Intermediate depthwise(const LayerConfig& config, ConstTensorView x,
+                                     ConstTensorView depthwise_weights, const Window& window = {});
+
+/// An elementwise activation in float64, written from SPEC.md section 7. Throws `InvalidArgument`
+/// ("activation") for softmax and log_softmax, which are not elementwise.
+[[nodiscard]] SEPCONV_EXPORT double activation(Activation activation, double z);
+
+}  // namespace sepconv::reference

@@ -1,0 +1,89 @@
+// sepconv — non-owning tensor views.
+//
+// A view is {pointer, dtype, shape, strides} for a tensor of rank 1 to 3; it owns nothing and
+// says nothing about where the memory lives (the function taking it documents whether it must be
+// host or device memory). Strides are in elements, may differ from the contiguous ones (a slice of
+// a larger buffer) and must be >= 0. Views let sepconv check shapes, sizes, layouts and overlap
+// before touching memory, which raw pointers cannot.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+
+#include "sepconv/export.h"
+#include "sepconv/types.h"
+
+namespace sepconv {
+
+/// Maximum rank of a view.
+inline constexpr int kMaxRank = 3;
+
+template <class Pointer>
+struct BasicTensorView {
+  Pointer data = nullptr;
+  DType dtype = DType::f32;
+  int rank = 0;
+  std::array<std::int64_t, kMaxRank> shape{};
+  std::array<std::int64_t, kMaxRank> strides{};  ///< in elements
+
+  /// Number of elements (the product of the shape; 1 for rank 0).
+  [[nodiscard]] std::int64_t numel() const noexcept {
+    std::int64_t n = 1;
+    for (int i = 0; i < rank; ++i) n *= shape[i];
+    return n;
+  }
+  /// True when no view holds a tensor (a default-constructed view, e.g. an absent bias).
+  [[nodiscard]] bool empty() const noexcept { return data == nullptr && rank == 0; }
+  /// True when the strides are the row-major (C order) strides of the shape.
+  [[nodiscard]] bool is_contiguous() const noexcept {
+    std::int64_t expected = 1;
+    for (int i = rank - 1; i >= 0; --i) {
+      if (shape[i] != 1 && strides[i] != expected) return false;
+      expected *= shape[i];
+    }
+    return true;
+  }
+  /// Element offset of a multi-index (no bounds check).
+  [[nodiscard]] std::int64_t offset(std::int64_t i0, std::int64_t i1 = 0,
+                                    std::int64_t i2 = 0) const noexcept {
+    return i0 * strides[0] + i1 * strides[1] + i2 * strides[2];
+  }
+
+  /// A read-only view of the same tensor.
+  // NOLINTNEXTLINE(google-explicit-constructor): mutable views convert to read-only ones.
+  operator BasicTensorView<const void*>() const noexcept {
+    return {data, dtype, rank, shape, strides};
+  }
+};
+
+/// A view of a tensor sepconv may write (outputs).
+using TensorView = BasicTensorView<void*>;
+/// A view of a tensor sepconv only reads (inputs, weights).
+using ConstTensorView = BasicTensorView<const void*>;
+
+/// A row-major (C order) view of `shape` (rank 1 to 3) starting at `data`. Throws
+/// `InvalidArgument` ("shape") for another rank or a negative extent.
+[[nodiscard]] SEPCONV_EXPORT TensorView contiguous_view(void* data, DType dtype,
+                                         std::initializer_list<std::int64_t> shape);
+[[nodiscard]] SEPCONV_EXPORT ConstTensorView contiguous_view(const void* data, DType dtype,
+                                              std::initializer_list<std::int64_t> shape);
+[[nodiscard]] inline TensorView contiguous_view(float* data,
+                                                std::initializer_list<std::int64_t> shape) {
+  return contiguous_view(static_cast<void*>(data), DType::f32, shape);
+}
+[[nodiscard]] inline ConstTensorView contiguous_view(const float* data,
+                                                     std::initializer_list<std::int64_t> shape) {
+  return contiguous_view(static_cast<const void*>(data), DType::f32, shape);
+}
+
+/// A view with explicit strides (in elements). Throws `InvalidArgument` ("shape"/"strides") when
+/// the two lists differ in length, the rank is not 1 to 3, or an extent or stride is negative.
+[[nodiscard]] SEPCONV_EXPORT TensorView strided_view(void* data, DType dtype,
+                                      std::initializer_list<std::int64_t> shape,
+                                      std::initializer_list<std::int64_t> strides);
+[[nodiscard]] SEPCONV_EXPORT ConstTensorView strided_view(const void* data, DType dtype,
+                                           std::initializer_list<std::int64_t> shape,
+                                           std::initializer_list<std::int64_t> strides);
+
+}  // namespace sepconv

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds and runs sepconv's whole test suite (the README's test command; CI runs exactly this).
+#
+#   1. the main build: library (shared), kernels for one architecture, tests, tools, examples;
+#      every test runs, GPU tests skip with a message where no device exists;
+#   2. the host code (reference, validation, plans, emulator, CLI) built without nvcc under
+#      AddressSanitizer + UndefinedBehaviorSanitizer, and its CPU tests run there.
+#
+# Environment: JOBS (default: all cores), SEPCONV_CUDA_ARCHITECTURES (default 90-real: CI builds
+# one architecture to keep nvcc's time down; the library's own default is 80-real;90-real;90-virtual),
+# BUILD_DIR (default build-test), SKIP_SANITIZERS=1 to skip step 2.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+"$root/tools/install_deps.sh"
+export PATH="$PATH:/usr/local/cuda/bin"
+
+jobs=${JOBS:-$(nproc)}
+build=${BUILD_DIR:-build-test}
+arch=${SEPCONV_CUDA_ARCHITECTURES:-90-real}
+
+echo "== main build ($build, CUDA architectures $arch) =="
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+  -DCMAKE_CUDA_ARCHITECTURES="$arch"
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== host code under AddressSanitizer + UndefinedBehaviorSanitizer ($build-asan) =="
+  san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+  cmake -S . -B "$build-asan" -DCMAKE_BUILD_TYPE=Debug -DSEPCONV_ENABLE_CUDA=OFF \
+    -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san"
+  cmake --build "$build-asan" -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$build-asan" --output-on-failure -j "$jobs" -L cpu -LE consumer
+fi
+echo "== all tests passed =="
