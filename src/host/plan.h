@@ -1,0 +1,208 @@
+// The plan: everything one forward launch needs, derived once on the host from the config, the
+// shapes and the pointer alignment. No CUDA calls; printable with describe(). The CUDA executor
+// turns it into kernel launches and a cuBLASLt matmul; the CPU emulator runs the same plan with
+// the same tile code on the host.
+//
+// A launch covers a window of the problem: batches [batch_begin, +batch_count) and output steps
+// [time_begin, +time_count). A whole forward is one window, or several when it is processed in
+// chunks that fit a reserved workspace.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sepconv/config.h"
+
+namespace sepconv::detail {
+
+/// Device limits the plan is checked against. The defaults are an H100's (sm_90); the executor
+/// reads the real ones with cudaDeviceGetAttribute.
+struct DeviceLimits {
+  std::int64_t max_threads_per_block = 1024;
+  std::int64_t max_grid_x = 2147483647;  // 2^31 - 1
+  std::int64_t max_grid_yz = 65535;
+  std::int64_t shared_default = 48 * 1024;      // dynamic shared memory without opt-in
+  std::int64_t shared_optin = 227 * 1024;       // cap with cudaFuncAttributeMaxDynamicSharedMemorySize
+  std::int64_t multiprocessors = 132;
+  /// The shared memory the depthwise plan may use per block (<= shared_optin). Tests lower it to
+  /// force the tap-chunked path on small shapes.
+  std::int64_t shared_budget = 96 * 1024;
+};
+
+/// The part of the problem one launch computes.
+struct LaunchWindow {
+  std::int64_t batch_begin = 0;
+  std::int64_t batch_count = 0;
+  std::int64_t time_begin = 0;  ///< first output step
+  std::int64_t time_count = 0;  ///< output steps
+};
+
+/// How the bias reaches the output.
+enum class BiasMode : std::uint8_t {
+  none,           ///< use_bias is false
+  gemm_epilogue,  ///< cuBLASLt BIAS epilogue (bias along the GEMM's m = filters: channels_last)
+  ones_row,       ///< folded into the GEMM as one more k row: a row of ones in D, the bias as an
+                  ///< extra row of the pointwise matrix (channels_first)
+  elementwise,    ///< added by the elementwise epilogue pass
+};
+
+/// The cuBLASLt epilogue of the pointwise GEMM.
+enum class GemmEpilogue : std::uint8_t { none, bias, relu, relu_bias };
+
+/// Depthwise launch geometry and the layout of the intermediate D it writes.
+///
+/// D's channel index is multiplier-major, q' = m*C + c (Keras's q = c*M + m reordered; the
+/// pointwise matrix's rows are permuted to match when the weights are set), so a thread's
+/// channels for one multiplier are contiguous. channels_last: D[b][t][q'] at
+/// b*d_batch_stride + t*d_ld + q'; channels_first: D[b][q'][t] at b*d_batch_stride + q'*d_ld + t;
+/// b and t relative to the launch window. With BiasMode::ones_row, row q' = C*M of a
+/// channels_first D holds ones.
+struct DepthwisePlan {
+  DType dtype = DType::f32;
+  DataFormat format = DataFormat::channels_last;
+  // Problem (the launch window's batch offset is applied to the x pointer by the executor).
+  std::int64_t batch = 0;       ///< batches in the window
+  std::int64_t length = 0;      ///< L
+  std::int64_t channels = 0;    ///< C
+  std::int64_t multiplier = 1;  ///< M
+  std::int64_t kernel = 1;      ///< k
+  std::int64_t stride = 1;      ///< s
+  std::int64_t dilation = 1;    ///< d
+  std::int64_t pad_left = 0;
+  std::int64_t time_begin = 0;  ///< first output step of the window
+  std::int64_t time_count = 0;  ///< output steps of the window
+  // Input strides in elements (the contiguous axis has stride 1).
+  std::int64_t x_batch_stride = 0;
+  std::int64_t x_time_stride = 0;
+  std::int64_t x_channel_stride = 0;
+  // Intermediate D.
+  std::int64_t d_ld = 0;
+  std::int64_t d_batch_stride = 0;
+  bool ones_row = false;
+
+  // Tiling. Kernel variant: (dtype, format, vec, sliding).
+  int vec = 1;                 ///< channels_last: channels per vector access and per thread;
+                               ///< channels_first: time steps per global vector access
+  int steps_per_thread = 1;    ///< outputs a thread accumulates at once (compile-time per variant)
+  bool sliding = false;        ///< s == d == 1: a register window slides over the taps
+  int threads = 0;             ///< per block
+  int threads_c = 0;           ///< threads along channels
+  int threads_t = 0;           ///< threads along time
+  int groups = 1;              ///< output groups a thread takes in turn (tile_steps = threads_t *
+                               ///< steps_per_thread * groups)
+  std::int64_t channels_per_block = 0;
+  std::int64_t tile_steps = 0;       ///< output steps per block
+  std::int64_t tap_chunk = 0;        ///< taps staged per chunk
+  std::int64_t num_chunks = 1;       ///< ceil(kernel / tap_chunk); > 1 is the tap-chunked path
+  std::int64_t tile_rows = 0;        ///< input steps staged per chunk
+  std::int64_t tile_pitch = 0;       ///< elements between shared-memory rows (channels_last:
+                                     ///< time rows; channels_first: channel rows)
+  std::int64_t shared_bytes = 0;
+  std::int64_t time_tiles = 0;
+  std::int64_t channel_groups = 0;
+  std::int64_t blocks = 0;           ///< batch * time_tiles * channel_groups
+  std::int64_t grid = 0;             ///< blocks launched (grid-stride over `blocks`)
+  bool needs_optin = false;          ///< shared_bytes > 48 KB
+
+  [[nodiscard]] bool chunked() const { return num_chunks > 1; }
+};
+
+/// The pointwise GEMM in cuBLASLt's column-major terms (DESIGN.md "GEMM mappings").
+///   channels_last:  Y(F x N) = Wp'(F x K) * D(K x N), N = batch*steps, bias along m = F.
+///   channels_first: Y[b](T x F) = D[b](T x K) * Wp'(K x F), strided-batched over b.
+/// K = C*M, plus one row for BiasMode::ones_row. Pointers are bound at run time.
+struct GemmPlan {
+  DType dtype = DType::f32;  ///< A, B, C and D storage type
+  MathMode math = MathMode::exact;
+  bool a_is_weights = true;  ///< channels_last: A = weights, B = D; channels_first: the reverse
+  bool trans_a = false;
+  bool trans_b = false;
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  std::int64_t lda = 0;
+  std::int64_t ldb = 0;
+  std::int64_t ldc = 0;
+  std::int64_t batch_count = 1;
+  std::int64_t stride_a = 0;
+  std::int64_t stride_b = 0;
+  std::int64_t stride_c = 0;
+  GemmEpilogue epilogue = GemmEpilogue::none;
+  /// Alignment in bytes (power of two, <= 256) of each operand's base pointer and batch stride,
+  /// for cuBLASLt's heuristic (it assumes 256 unless told).
+  int align_a = 256;
+  int align_b = 256;
+  int align_c = 256;
+  int align_bias = 256;
+};
+
+/// The elementwise and row passes after the GEMM, in place on y.
+struct EpiloguePlan {
+  /// An elementwise pass: adds the bias when add_bias, then applies the activation unless it is a
+  /// row reduction (those get the row pass after it).
+  bool elementwise = false;
+  bool add_bias = false;     ///< the elementwise pass adds the bias (BiasMode::elementwise)
+  bool row_reduction = false;  ///< softmax / log_softmax along the last axis
+  Activation activation = Activation::linear;
+  DataFormat format = DataFormat::channels_last;
+  std::int64_t batch = 0;
+  std::int64_t steps = 0;    ///< output steps in the window
+  std::int64_t filters = 0;
+  std::int64_t y_batch_stride = 0;
+  std::int64_t y_row_stride = 0;  ///< channels_last: time stride; channels_first: filter stride
+};
+
+/// One launch: depthwise, GEMM, epilogue, and the workspace they need.
+struct Plan {
+  LayerConfig config;
+  DType dtype = DType::f32;
+  MathMode math = MathMode::exact;
+  std::int64_t in_channels = 0;
+  Geometry geometry;  ///< of the whole problem
+  LaunchWindow window;
+  BiasMode bias = BiasMode::none;
+  DepthwisePlan depthwise;
+  GemmPlan gemm;
+  EpiloguePlan epilogue;
+  std::int64_t d_bytes = 0;  ///< workspace for D (256-byte multiple)
+
+  /// A multi-line human-readable account of what will run.
+  [[nodiscard]] std::string describe() const;
+};
+
+/// What the plan depends on besides the config: the shapes and the output view's layout.
+struct PlanRequest {
+  LayerConfig config;
+  DType dtype = DType::f32;
+  MathMode math = MathMode::exact;
+  std::int64_t batch = 0;
+  std::int64_t length = 0;
+  std::int64_t in_channels = 0;
+  LaunchWindow window;  ///< counts of 0 mean the whole problem
+  // Input view strides (elements) in its own (B, L, C) / (B, C, L) order.
+  std::int64_t x_strides[3] = {0, 0, 0};
+  // Output view strides (elements) in (B, Lout, F) / (B, F, Lout) order.
+  std::int64_t y_strides[3] = {0, 0, 0};
+  /// Alignment (bytes, power of two <= 256) of the x and y base pointers (after the window's
+  /// offset) and of the bias pointer.
+  int x_align = 256;
+  int y_align = 256;
+  int bias_align = 256;
+  /// Force a bias mode (tests); BiasMode::none means "choose".
+  BiasMode force_bias = BiasMode::none;
+};
+
+/// The depthwise part of a plan (tiling, D layout) for a request; fills plan.depthwise and
+/// plan.d_bytes. Throws Unsupported when no tiling fits the limits (never for valid inputs).
+void plan_depthwise(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
+
+/// The GEMM and epilogue parts of a plan; needs plan.depthwise (D's layout) first.
+void plan_pointwise(const PlanRequest& request, Plan& plan);
+
+/// The whole plan for a request.
+[[nodiscard]] Plan make_plan(const PlanRequest& request, const DeviceLimits& limits = {});
+
+/// Largest power of two <= 256 dividing every value (byte addresses, byte strides).
+[[nodiscard]] int alignment_of(std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0);
+
+}  // namespace sepconv::detail

@@ -1,0 +1,93 @@
+// The pointwise GEMM in cuBLASLt's column-major terms, and the passes after it.
+#include "checks.h"
+#include "plan.h"
+
+namespace sepconv::detail {
+
+void plan_pointwise(const PlanRequest& r, Plan& plan) {
+  const LayerConfig& c = r.config;
+  const DepthwisePlan& dw = plan.depthwise;
+  const LaunchWindow& w = plan.window;
+  GemmPlan& g = plan.gemm;
+  const auto e = static_cast<std::uint64_t>(dtype_size(r.dtype));
+  const std::int64_t cm = dw.channels * dw.multiplier;
+  const bool ones = plan.bias == BiasMode::ones_row;
+  g.dtype = r.dtype;
+  g.math = r.dtype == DType::f32 ? r.math : MathMode::exact;
+  g.k = cm + (ones ? 1 : 0);
+  g.align_bias = r.bias_align;
+  const std::int64_t y_batch = r.y_strides[0];
+  const std::int64_t y_row = r.y_strides[1];  // time stride (channels_last) / filter stride
+
+  if (c.data_format == DataFormat::channels_last) {
+    // Y(F x N) = Wp'(F x K) * D(K x N): A = Wp' (row-major (K, F) is column-major F x K, lda F),
+    // B = D (column-major K x steps, ldb = d_ld), C = y (ldc = y's time stride).
+    g.a_is_weights = true;
+    g.m = c.filters;
+    g.lda = c.filters;
+    g.ldb = dw.d_ld;
+    g.ldc = y_row;
+    g.align_a = 256;
+    if (w.batch_count <= 1 || y_batch == w.time_count * y_row) {
+      // One GEMM over every step of every batch: y's batches follow one another.
+      g.n = w.batch_count * w.time_count;
+      g.batch_count = 1;
+    } else {
+      // Strided-batched fallback for other output views.
+      g.n = w.time_count;
+      g.batch_count = w.batch_count;
+      g.stride_b = dw.d_batch_stride;
+      g.stride_c = y_batch;
+    }
+    g.align_b = alignment_of(256, g.stride_b * e);
+    g.align_c = alignment_of(static_cast<std::uint64_t>(r.y_align), g.stride_c * e);
+  } else {
+    // Y[b](T x F) = D[b](T x K) * Wp'(K x F): A = D[b] (column-major T x K, lda = d_ld),
+    // B = Wp' seen as column-major F x K (ldb = F) transposed, shared by every batch (stride 0),
+    // C = y[b] (column-major T x F, ldc = y's filter stride).
+    g.a_is_weights = false;
+    g.m = w.time_count;
+    g.n = c.filters;
+    g.lda = dw.d_ld;
+    g.trans_b = true;
+    g.ldb = c.filters;
+    g.ldc = y_row;
+    g.batch_count = w.batch_count;
+    g.stride_a = dw.d_batch_stride;
+    g.stride_b = 0;
+    g.stride_c = y_batch;
+    g.align_a = alignment_of(256, g.stride_a * e);
+    g.align_b = 256;
+    g.align_c = alignment_of(static_cast<std::uint64_t>(r.y_align), g.stride_c * e);
+  }
+  if (g.batch_count > 2147483647) {
+    fail("x", str(g.batch_count, " batches in one strided-batched GEMM"),
+         "at most 2^31-1: process the batch in chunks");
+  }
+
+  // What the GEMM's epilogue takes, and what a pass after it must do.
+  const bool relu = c.activation == Activation::relu;
+  const bool bias_in_gemm = plan.bias == BiasMode::gemm_epilogue;
+  g.epilogue = relu ? (bias_in_gemm ? GemmEpilogue::relu_bias : GemmEpilogue::relu)
+                    : (bias_in_gemm ? GemmEpilogue::bias : GemmEpilogue::none);
+  EpiloguePlan& ep = plan.epilogue;
+  ep.activation = c.activation;
+  ep.format = c.data_format;
+  ep.batch = w.batch_count;
+  ep.steps = w.time_count;
+  ep.filters = c.filters;
+  ep.y_batch_stride = y_batch;
+  ep.y_row_stride = y_row;
+  ep.add_bias = plan.bias == BiasMode::elementwise;
+  ep.row_reduction = is_row_reduction(c.activation);
+  if (ep.add_bias && relu) {  // the bias must come before the relu: the pass does both
+    g.epilogue = GemmEpilogue::none;
+  }
+  ep.elementwise = !ep.row_reduction &&
+                   (ep.add_bias || (c.activation != Activation::linear &&
+                                    g.epilogue != GemmEpilogue::relu &&
+                                    g.epilogue != GemmEpilogue::relu_bias));
+  if (ep.row_reduction && ep.add_bias) ep.elementwise = true;  // bias first, then the rows
+}
+
+}  // namespace sepconv::detail
