@@ -93,8 +93,15 @@ struct DepthwisePlan {
   std::int64_t channels_per_block = 0;
   std::int64_t tile_steps = 0;       ///< output steps per block
   std::int64_t tap_chunk = 0;        ///< taps staged per chunk
+  /// How staged rows map to input steps. Contiguous (false): row u is input step origin + u, and
+  /// output o, tap j reads row o*s + (j - j0)*d. Gathered (true, for strides or dilations much
+  /// larger than the taps): row u = o*tap_chunk + (j - j0) holds exactly the step output o reads
+  /// with tap j, so no unused rows are staged.
+  bool gather = false;
   std::int64_t num_chunks = 1;       ///< ceil(kernel / tap_chunk); > 1 is the tap-chunked path
   std::int64_t tile_rows = 0;        ///< input steps staged per chunk
+  std::int64_t tile_alloc_rows = 0;  ///< tile_rows plus zeroed rows the channels_first sliding
+                                     ///< window loads past the end (never multiplied by a tap)
   std::int64_t tile_pitch = 0;       ///< elements between shared-memory rows (channels_last:
                                      ///< time rows; channels_first: channel rows)
   std::int64_t shared_bytes = 0;

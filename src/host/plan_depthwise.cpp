@@ -18,14 +18,44 @@ int pow2_ceil(std::int64_t v) {
 
 // Input rows one chunk of `taps` taps needs for `steps` outputs.
 std::int64_t rows_for(const DepthwisePlan& p, std::int64_t steps, std::int64_t taps) {
+  if (p.gather) return steps * taps;
   return (steps - 1) * p.stride + (taps - 1) * p.dilation + 1;
+}
+
+// Rows allocated for `rows` staged rows: the channels_first sliding window loads whole runs of
+// steps_per_thread rows, up to steps_per_thread - 1 past the last one it multiplies.
+std::int64_t alloc_rows_for(const DepthwisePlan& p, std::int64_t rows) {
+  const bool runs = p.sliding && p.format == DataFormat::channels_first;
+  return rows + (runs ? p.steps_per_thread : 0);
+}
+
+std::int64_t pitch_for(const DepthwisePlan& p, std::int64_t rows) {
+  if (p.format == DataFormat::channels_last) return p.channels_per_block;
+  // channels_first: one row of time per channel, padded to whole 16-byte vectors.
+  return round_up(alloc_rows_for(p, rows), vec16(p.dtype));
 }
 
 std::int64_t shared_bytes_for(const DepthwisePlan& p, std::int64_t rows) {
   const auto e = static_cast<std::int64_t>(dtype_size(p.dtype));
-  if (p.format == DataFormat::channels_last) return rows * p.channels_per_block * e;
-  // channels_first: one row of time per channel, padded to whole 16-byte vectors.
-  return p.channels_per_block * round_up(rows, vec16(p.dtype)) * e;
+  if (p.format == DataFormat::channels_last) {
+    return alloc_rows_for(p, rows) * pitch_for(p, rows) * e;
+  }
+  return p.channels_per_block * pitch_for(p, rows) * e;
+}
+
+// The most taps per chunk whose tile fits the budget (at least one).
+std::int64_t largest_chunk(const DepthwisePlan& p, std::int64_t budget) {
+  std::int64_t lo = 1;
+  std::int64_t hi = p.kernel;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    if (shared_bytes_for(p, rows_for(p, p.tile_steps, mid)) <= budget) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
 }
 
 // Widest channels_last vector the channels and the input's alignment allow.
@@ -85,7 +115,12 @@ void plan_depthwise(const PlanRequest& r, const DeviceLimits& limits, Plan& plan
     p.threads_t = p.threads / p.threads_c;
     p.channels_per_block = p.threads_c * p.vec;
   } else {
-    p.vec = vec16(p.dtype);  // time steps per global load, when the block's rows are aligned
+    // Time steps per global load when a block's rows start aligned (checked per block).
+    const auto es = static_cast<std::int64_t>(dtype_size(r.dtype));
+    p.vec = vec16(p.dtype);
+    if (r.x_align < p.vec * es || r.x_strides[0] % p.vec != 0 || r.x_strides[1] % p.vec != 0) {
+      p.vec = 1;
+    }
     p.threads_c = static_cast<int>(std::min<std::int64_t>(8, pow2_ceil(p.channels)));
     p.threads_t = p.threads / p.threads_c;
     p.channels_per_block = p.threads_c;
@@ -110,30 +145,38 @@ void plan_depthwise(const PlanRequest& r, const DeviceLimits& limits, Plan& plan
   }
   p.tile_steps = base_steps * p.groups;
 
-  // Taps per chunk: all of them when the tile fits, else the most that fit (one always does).
+  // Taps per chunk: all of them when the tile fits the budget, else the most that fit (at least
+  // one: the budget is a preference, the device's opt-in cap the limit). Rows are staged
+  // contiguously, or gathered when that stages fewer (strides or dilations larger than the taps).
   p.tap_chunk = p.kernel;
   if (shared_bytes_for(p, rows_for(p, p.tile_steps, p.kernel)) > budget) {
     p.groups = 1;
     p.tile_steps = base_steps;
-    std::int64_t lo = 1;
-    std::int64_t hi = p.kernel;
-    while (lo < hi) {  // largest J with the tile inside the budget
-      const std::int64_t mid = lo + (hi - lo + 1) / 2;
-      if (shared_bytes_for(p, rows_for(p, p.tile_steps, mid)) <= budget) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
+    p.tap_chunk = largest_chunk(p, budget);
+  }
+  if (!p.sliding) {
+    DepthwisePlan gathered = p;
+    gathered.gather = true;
+    gathered.groups = 1;
+    gathered.tile_steps = base_steps;
+    gathered.tap_chunk = largest_chunk(gathered, budget);
+    const auto chunks = [](const DepthwisePlan& q) { return ceil_div(q.kernel, q.tap_chunk); };
+    if (chunks(gathered) < chunks(p) ||
+        (chunks(gathered) == chunks(p) &&
+         rows_for(gathered, gathered.tile_steps, gathered.tap_chunk) * p.groups <
+             rows_for(p, p.tile_steps, p.tap_chunk))) {
+      p = gathered;
     }
-    p.tap_chunk = lo;
   }
   p.num_chunks = ceil_div(p.kernel, p.tap_chunk);
   p.tile_rows = rows_for(p, p.tile_steps, p.tap_chunk);
-  p.tile_pitch = last ? p.channels_per_block : round_up(p.tile_rows, vec16(p.dtype));
+  p.tile_alloc_rows = alloc_rows_for(p, p.tile_rows);
+  p.tile_pitch = pitch_for(p, p.tile_rows);
   p.shared_bytes = shared_bytes_for(p, p.tile_rows);
-  if (p.shared_bytes > budget) {
+  if (p.shared_bytes > limits.shared_optin) {
     throw Unsupported(str("sepconv: depthwise tile of ", p.shared_bytes,
-                          " bytes exceeds the shared-memory budget of ", budget, " bytes"));
+                          " bytes exceeds the device's shared-memory cap of ", limits.shared_optin,
+                          " bytes"));
   }
   p.needs_optin = p.shared_bytes > limits.shared_default;
 
