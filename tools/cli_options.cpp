@@ -151,13 +151,13 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
                           success, through a temporary file renamed into place
   --device cpu|gpu|auto   cpu: the float64 CPU reference; gpu: the CUDA path (not built yet:
                           an error); auto (default): the GPU when available, else the CPU
-  --dtype f32|f16|bf16    the layer's compute and storage type. Default: the config's dtype
-                          (mixed_float16 -> f16, mixed_bfloat16 -> bf16), else the input
-                          file's ('<f4' -> f32, '<f2' -> f16). f32 and bf16 read float32 ('<f4')
-                          files (bf16 rounds them to bfloat16: numpy has no bfloat16); f16 reads
-                          float16 ('<f2') files. Every file must have that dtype. The output is
-                          '<f4' for f32 and bf16 (bfloat16 values written exactly as float32),
-                          '<f2' for f16
+  --dtype f32|f16|bf16    the layer's compute and storage type. Default: the input file's
+                          ('<f4' -> f32, '<f2' -> f16), except bf16 for '<f4' files when the
+                          config's dtype is bfloat16 or mixed_bfloat16. f32 and bf16 read
+                          float32 ('<f4') files (bf16 rounds them to bfloat16: numpy has no
+                          bfloat16); f16 reads float16 ('<f2') files. Every file must have that
+                          dtype. The output is '<f4' for f32 and bf16 (the bfloat16 values,
+                          exactly), '<f2' for f16
   --quiet                 print nothing on success
   -h, --help              this text
 

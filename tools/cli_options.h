@@ -23,7 +23,7 @@ struct Options {
   // Files; all absent means the built-in demo.
   std::optional<std::string> config, depthwise, pointwise, bias, input, output;
   Device device = Device::automatic;
-  std::optional<DType> dtype;  ///< --dtype; absent: the config's dtype, else the input file's
+  std::optional<DType> dtype;  ///< --dtype; absent: chosen from the files (see help_text)
   bool quiet = false;
 
   /// True when no file flag was given: `sepconv1d run` runs the built-in demo.

@@ -105,8 +105,11 @@ const std::string& file_of(const std::string& argument, const Options& o) {
   return *o.config;  // filters, kernel_size, ...: the config's keys
 }
 
-// The compute dtype: --dtype, else the config's dtype, else the input file's; and where it came
-// from, for messages.
+// The compute dtype: --dtype; else the input file's ('<f2' -> f16, '<f4' -> f32), except that
+// float32 files of a layer whose config says bfloat16 / mixed_bfloat16 mean bf16 (bfloat16 data
+// travels as float32 files, so only the config can tell). Keras writes a dtype into every config
+// (float32 by default), so the config cannot simply win over the files. Also says where the
+// choice came from, for messages.
 struct Precision {
   DType dtype;
   std::string source;
@@ -114,11 +117,11 @@ struct Precision {
 Precision choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& config,
                        const HostArray& input) {
   if (o.dtype) return {*o.dtype, "--dtype"};
-  if (config.dtype) {
-    return {*config.dtype, sepconv::detail::str("the dtype \"", config.dtype_name, "\" of ",
-                                                *o.config, " (override with --dtype)")};
+  if (input.dtype == DType::f32 && config.dtype == DType::bf16) {
+    return {DType::bf16, sepconv::detail::str("float32 files and the dtype \"", config.dtype_name,
+                                              "\" of ", *o.config, "; override with --dtype")};
   }
-  return {input.dtype, sepconv::detail::str("the dtype of ", *o.input)};
+  return {input.dtype, sepconv::detail::str("the dtype of ", *o.input, "; override with --dtype")};
 }
 
 // Checks that a file holds the dtype the computation reads and converts it (f32 -> bf16).
@@ -196,7 +199,13 @@ int run_files(const Options& o) {
     y = HostArray::zeros(dtype, {out[0], out[1], out[2]});
     run = timed_run(config, dtype, x, weights, y, o.device);
   } catch (const sepconv::InvalidArgument& e) {
-    throw FileError(file_of(e.argument(), o), e.what());
+    // A weight whose shape does not fit may as well be the input's fault: name both.
+    const bool weight = e.argument() == "depthwise" || e.argument() == "pointwise";
+    throw FileError(file_of(e.argument(), o),
+                    weight ? sepconv::detail::str(e.what(), " (in_channels = ",
+                                                  x.shape[config.data_format == sepconv::DataFormat::channels_last ? 2 : 1],
+                                                  " from the input ", *o.input, ")")
+                           : std::string(e.what()));
   }
 
   sepconv::io::write_npy(*o.output, sepconv::io::converted(y, dtype == DType::bf16 ? DType::f32 : dtype));

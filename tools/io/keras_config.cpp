@@ -18,8 +18,14 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxConfigBytes = 16 * 1024 * 1024;
 
-// A JSON value as it appears in messages, shortened.
+// A JSON value as it appears in messages: scalars and short flat lists in full (shortened),
+// anything else by its type and size (never dumping a deeply nested value, which would recurse).
 std::string shown(const json& v) {
+  bool flat = v.is_primitive() || (v.is_array() && v.size() <= 8);
+  if (v.is_array()) {
+    for (const auto& e : v) flat = flat && e.is_primitive();
+  }
+  if (!flat) return str("a JSON ", v.type_name(), " of ", v.size(), " elements");
   std::string s = v.dump();
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s + " (" + v.type_name() + ")";
@@ -98,7 +104,11 @@ KerasLayerConfig parse_keras_config(std::string_view json_text) {
   try {
     root = json::parse(json_text.begin(), json_text.end());
   } catch (const json::exception& e) {
-    fail("config", str("text that is not valid JSON (", e.what(), ")"),
+    std::string what = e.what();  // may quote raw bytes of a binary file: keep messages ASCII
+    for (char& ch : what) {
+      if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x7f) ch = '?';
+    }
+    fail("config", str("text that is not valid JSON (", what, ")"),
          "a JSON object as written by json.dump(layer.get_config())");
   }
   if (!root.is_object()) fail("config", shown(root), "a JSON object (layer.get_config())");
