@@ -158,7 +158,7 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
                           bfloat16); f16 reads float16 ('<f2') files. Every file must have that
                           dtype. The output is '<f4' for f32 and bf16 (the bfloat16 values,
                           exactly), '<f2' for f16
-  --quiet                 print nothing on success
+  --quiet                 print nothing on success (a run from files)
   -h, --help              this text
 
 .npy files: little-endian float32 or float16, C or Fortran order, format 1.0 to 3.0.

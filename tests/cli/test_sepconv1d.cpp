@@ -90,13 +90,7 @@ class Sepconv1d : public ::testing::Test {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "expected one message:\n" << r.err;
     EXPECT_EQ(r.err.rfind("sepconv1d: ", 0), 0u) << r.err;
     for (const auto& m : mentions) EXPECT_NE(r.err.find(m), std::string::npos) << "no '" << m << "' in: " << r.err;
-    EXPECT_EQ(dir_entries(out_dir()), std::vector<std::string>{}) << "an output file was left behind";
-  }
-
-  static std::vector<std::string> dir_entries(const std::string& path) {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path)) names.push_back(e.path().filename().string());
-    return names;
+    EXPECT_EQ(directory_entries(out_dir()), std::vector<std::string>{}) << "an output file was left behind";
   }
 
   ScratchDir dir;
@@ -377,7 +371,7 @@ TEST_F(Sepconv1d, FailureLeavesAnExistingOutputUntouched) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("GPU path is not built yet"), std::string::npos) << r.err;
   EXPECT_EQ(read_file(output()), "previous result");
-  EXPECT_EQ(dir_entries(out_dir()), std::vector<std::string>{"y.npy"});
+  EXPECT_EQ(directory_entries(out_dir()), std::vector<std::string>{"y.npy"});
 }
 
 TEST_F(Sepconv1d, GpuDeviceIsNotBuiltYet) {
