@@ -1,0 +1,45 @@
+// sepconv1d — command-line parsing (no I/O, so it can be unit-tested).
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "run_layer.h"
+#include "sepconv/types.h"
+
+namespace sepconv::cli {
+
+/// A malformed command line: unknown command or flag, a flag without its value or given twice,
+/// a missing required flag, an invalid --device / --dtype value. The tool exits with status 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  enum class Command { help, run_help, run };
+  Command command = Command::run;
+  // Files; all absent means the built-in demo.
+  std::optional<std::string> config, depthwise, pointwise, bias, input, output;
+  Device device = Device::automatic;
+  std::optional<DType> dtype;  ///< --dtype; absent: chosen from the files (see help_text)
+  bool quiet = false;
+
+  /// True when no file flag was given: `sepconv1d run` runs the built-in demo.
+  [[nodiscard]] bool demo() const {
+    return !config && !depthwise && !pointwise && !bias && !input && !output;
+  }
+};
+
+/// Parses argv. Flags take their value as the next argument or after '=' (--dtype=f16).
+/// Throws `UsageError` with a one-line message.
+[[nodiscard]] Options parse_options(int argc, const char* const* argv);
+
+/// Parses a --dtype value: f32, f16, bf16 (or float32, float16, bfloat16).
+[[nodiscard]] std::optional<DType> parse_dtype_flag(const std::string& text);
+
+/// The text of `sepconv1d --help` (and `sepconv1d run --help`): every flag, documented.
+[[nodiscard]] const char* help_text();
+
+}  // namespace sepconv::cli
