@@ -120,10 +120,9 @@ struct Checker {
       err2 += (got - ref) * (got - ref);
       ref2 += ref * ref;
     }
-    const double mid = (lo + hi) / 2;
-    const double half_width = (hi - lo) / 2;
-    const double ratio = half_width > 0 ? std::fabs(got - mid) / half_width
-                                        : (got == mid ? 0.0 : INFINITY);
+    // The error against the room the bound leaves on its side of the reference.
+    const double room = got >= ref ? hi - ref : ref - lo;
+    const double ratio = got == ref ? 0.0 : room > 0 ? std::fabs(got - ref) / room : INFINITY;
     report.worst_ratio = std::max(report.worst_ratio, ratio);
     if (!(got >= lo && got <= hi)) failure(ratio, got, lo, hi, where);
   }
