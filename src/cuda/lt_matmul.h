@@ -49,6 +49,7 @@
 #include <type_traits>
 
 #include "host/plan.h"
+#include "sepconv/error.h"
 
 namespace sepconv::detail {
 
