@@ -16,30 +16,6 @@ using detail::str;
   throw Refused("descriptor GEMM refuses: " + what);
 }
 
-void check(cublasStatus_t status, const char* what) {
-  if (status != CUBLAS_STATUS_SUCCESS) {
-    refuse(str("reading ", what, " failed: ", cublasLtGetStatusName(status)));
-  }
-}
-
-// Reads an attribute and checks that cuBLASLt stores exactly sizeof(T) bytes for it.
-template <class T>
-T get(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute, const char* name) {
-  T value{};
-  std::size_t written = 0;
-  check(cublasLtMatmulDescGetAttribute(desc, attribute, &value, sizeof value, &written), name);
-  if (written != sizeof value) refuse(str(name, " has ", written, " bytes, expected ", sizeof value));
-  return value;
-}
-template <class T>
-T get(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attribute, const char* name) {
-  T value{};
-  std::size_t written = 0;
-  check(cublasLtMatrixLayoutGetAttribute(layout, attribute, &value, sizeof value, &written), name);
-  if (written != sizeof value) refuse(str(name, " has ", written, " bytes, expected ", sizeof value));
-  return value;
-}
-
 DType storage(std::int64_t type, const char* what) {
   switch (type) {
     case CUDA_R_32F: return DType::f32;
@@ -79,19 +55,19 @@ Matrix read_layout(const char* name, const HostOperand& operand) {
   Matrix m;
   m.name = name;
   m.memory = operand;
-  m.dtype = storage(get<std::uint32_t>(l, CUBLASLT_MATRIX_LAYOUT_TYPE, "TYPE"), name);
-  const auto order = get<std::int32_t>(l, CUBLASLT_MATRIX_LAYOUT_ORDER, "ORDER");
+  m.dtype = storage(read_attribute<std::uint32_t>(l, CUBLASLT_MATRIX_LAYOUT_TYPE, "TYPE"), name);
+  const auto order = read_attribute<std::int32_t>(l, CUBLASLT_MATRIX_LAYOUT_ORDER, "ORDER");
   if (order != CUBLASLT_ORDER_COL) refuse(str(name, " has order ", order, " (only ORDER_COL)"));
-  const auto rows = get<std::uint64_t>(l, CUBLASLT_MATRIX_LAYOUT_ROWS, "ROWS");
-  const auto cols = get<std::uint64_t>(l, CUBLASLT_MATRIX_LAYOUT_COLS, "COLS");
-  m.ld = get<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_LD, "LD");
-  m.batch = get<std::int32_t>(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, "BATCH_COUNT");
-  m.stride = get<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+  const auto rows = read_attribute<std::uint64_t>(l, CUBLASLT_MATRIX_LAYOUT_ROWS, "ROWS");
+  const auto cols = read_attribute<std::uint64_t>(l, CUBLASLT_MATRIX_LAYOUT_COLS, "COLS");
+  m.ld = read_attribute<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_LD, "LD");
+  m.batch = read_attribute<std::int32_t>(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, "BATCH_COUNT");
+  m.stride = read_attribute<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
                                "STRIDED_BATCH_OFFSET");
-  if (get<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET, "PLANE_OFFSET") != 0) {
+  if (read_attribute<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET, "PLANE_OFFSET") != 0) {
     refuse(str(name, " is planar complex"));
   }
-  if (get<std::uint32_t>(l, CUBLASLT_MATRIX_LAYOUT_BATCH_MODE, "BATCH_MODE") != 0) {
+  if (read_attribute<std::uint32_t>(l, CUBLASLT_MATRIX_LAYOUT_BATCH_MODE, "BATCH_MODE") != 0) {
     refuse(str(name, " has a batch mode other than strided"));
   }
   if (rows > INT32_MAX || cols > INT32_MAX) refuse(str(name, " is ", rows, " x ", cols));
@@ -132,7 +108,7 @@ bool is_transposed(std::int32_t op, const char* name) {
 template <class T>
 void require_default(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute,
                      const char* name, T expected) {
-  if (get<T>(desc, attribute, name) != expected) refuse(str(name, " is set"));
+  if (read_attribute<T>(desc, attribute, name) != expected) refuse(str(name, " is set"));
 }
 
 }  // namespace
@@ -141,22 +117,22 @@ void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& 
                      const HostOperand& b_operand, float beta, const HostOperand& c_operand,
                      const HostOperand& d_operand, std::int64_t bias_elements) {
   // ---- the operation ----
-  const auto compute = get<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, "COMPUTE_TYPE");
+  const auto compute = read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, "COMPUTE_TYPE");
   if (compute != CUBLAS_COMPUTE_32F && compute != CUBLAS_COMPUTE_32F_FAST_TF32) {
     refuse(str("compute type ", compute, " (only 32F and 32F_FAST_TF32)"));
   }
-  const auto scale = get<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, "SCALE_TYPE");
+  const auto scale = read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, "SCALE_TYPE");
   if (scale != CUDA_R_32F) refuse(str("scale type ", scale, " (only 32F: float alpha, beta)"));
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, "POINTER_MODE",
                                 CUBLASLT_POINTER_MODE_HOST);
   const bool trans_a =
-      is_transposed(get<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSA, "TRANSA"), "TRANSA");
+      is_transposed(read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSA, "TRANSA"), "TRANSA");
   const bool trans_b =
-      is_transposed(get<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSB, "TRANSB"), "TRANSB");
+      is_transposed(read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSB, "TRANSB"), "TRANSB");
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSC, "TRANSC", CUBLAS_OP_N);
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_FILL_MODE, "FILL_MODE",
                                 CUBLAS_FILL_MODE_FULL);
-  const auto epilogue = get<std::uint32_t>(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, "EPILOGUE");
+  const auto epilogue = read_attribute<std::uint32_t>(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, "EPILOGUE");
   bool add_bias = false;
   bool relu = false;
   switch (epilogue) {
@@ -166,11 +142,11 @@ void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& 
     case CUBLASLT_EPILOGUE_RELU_BIAS: add_bias = relu = true; break;
     default: refuse(str("epilogue ", epilogue, " (only DEFAULT, RELU, BIAS, RELU_BIAS)"));
   }
-  const auto* bias = get<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
+  const auto* bias = read_attribute<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
   const auto bias_stride =
-      get<std::int64_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, "BIAS_BATCH_STRIDE");
+      read_attribute<std::int64_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, "BIAS_BATCH_STRIDE");
   const auto bias_type =
-      get<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, "BIAS_DATA_TYPE");
+      read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, "BIAS_DATA_TYPE");
   // Attributes that would change the result and that this GEMM does not implement.
   for (auto [attribute, name] :
        {std::pair{CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, "EPILOGUE_AUX_POINTER"},

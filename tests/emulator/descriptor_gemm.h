@@ -13,8 +13,10 @@
 
 #include <cublasLt.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace sepconv::test {
 
@@ -24,6 +26,38 @@ class Refused : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// cuBLASLt's getters under one name: the matmul descriptor, a matrix layout, a preference.
+inline cublasStatus_t lt_get(cublasLtMatmulDesc_t h, cublasLtMatmulDescAttributes_t a, void* buf,
+                             std::size_t size, std::size_t* written) {
+  return cublasLtMatmulDescGetAttribute(h, a, buf, size, written);
+}
+inline cublasStatus_t lt_get(cublasLtMatrixLayout_t h, cublasLtMatrixLayoutAttribute_t a,
+                             void* buf, std::size_t size, std::size_t* written) {
+  return cublasLtMatrixLayoutGetAttribute(h, a, buf, size, written);
+}
+inline cublasStatus_t lt_get(cublasLtMatmulPreference_t h,
+                             cublasLtMatmulPreferenceAttributes_t a, void* buf, std::size_t size,
+                             std::size_t* written) {
+  return cublasLtMatmulPreferenceGetAttribute(h, a, buf, size, written);
+}
+
+/// Reads one attribute of a cuBLASLt descriptor, checking that cuBLASLt stores exactly
+/// sizeof(T) bytes for it; throws Refused otherwise.
+template <class T, class Handle, class Attribute>
+T read_attribute(Handle handle, Attribute attribute, const char* name) {
+  T value{};
+  std::size_t written = 0;
+  const cublasStatus_t status = lt_get(handle, attribute, &value, sizeof value, &written);
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    throw Refused(std::string("reading ") + name + " failed: " + cublasLtGetStatusName(status));
+  }
+  if (written != sizeof value) {
+    throw Refused(std::string(name) + " has " + std::to_string(written) + " bytes, expected " +
+                  std::to_string(sizeof value));
+  }
+  return value;
+}
 
 /// One matrix of the matmul: its layout descriptor and host memory. `data` is what cuBLASLt
 /// would receive as the pointer; elements [lo, hi) relative to it (in elements of the layout's

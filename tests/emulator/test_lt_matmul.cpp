@@ -16,28 +16,20 @@ using detail::LtMatmul;
 
 template <class T>
 T desc_attr(const LtMatmul& lt, cublasLtMatmulDescAttributes_t attribute) {
-  T v{};
-  std::size_t written = 0;
-  EXPECT_EQ(cublasLtMatmulDescGetAttribute(lt.desc(), attribute, &v, sizeof v, &written),
-            CUBLAS_STATUS_SUCCESS);
-  EXPECT_EQ(written, sizeof v);
-  return v;
+  return read_attribute<T>(lt.desc(), attribute, "matmul attribute");
 }
 template <class T>
 T layout_attr(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attribute) {
-  T v{};
-  std::size_t written = 0;
-  EXPECT_EQ(cublasLtMatrixLayoutGetAttribute(layout, attribute, &v, sizeof v, &written),
-            CUBLAS_STATUS_SUCCESS);
-  EXPECT_EQ(written, sizeof v);
-  return v;
+  return read_attribute<T>(layout, attribute, "layout attribute");
 }
 std::uint32_t preference_attr(const LtMatmul& lt, cublasLtMatmulPreferenceAttributes_t attribute) {
-  std::uint32_t v = 0;
-  std::size_t written = 0;
-  EXPECT_EQ(cublasLtMatmulPreferenceGetAttribute(lt.preference(), attribute, &v, sizeof v, &written),
+  return read_attribute<std::uint32_t>(lt.preference(), attribute, "preference attribute");
+}
+// Changes one attribute behind LtMatmul's back (what the emulator must notice).
+template <class T>
+void overwrite(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute, T value) {
+  ASSERT_EQ(cublasLtMatmulDescSetAttribute(desc, attribute, &value, sizeof value),
             CUBLAS_STATUS_SUCCESS);
-  return v;
 }
 
 struct Expected {
@@ -192,7 +184,7 @@ TEST(DescriptorGemm, ComputesWhatTheDescriptorsSay) {
 TEST(DescriptorGemm, RefusesRowOrder) {
   Small s;
   LtMatmul lt(s.g);
-  const std::int32_t row = CUBLASLT_ORDER_ROW;
+  const auto row = static_cast<std::int32_t>(CUBLASLT_ORDER_ROW);
   ASSERT_EQ(cublasLtMatrixLayoutSetAttribute(lt.layout_a(), CUBLASLT_MATRIX_LAYOUT_ORDER, &row,
                                              sizeof row),
             CUBLAS_STATUS_SUCCESS);
@@ -204,11 +196,8 @@ TEST(DescriptorGemm, RefusesOtherEpilogues) {
   LtMatmul lt(s.g);
   for (cublasLtEpilogue_t e : {CUBLASLT_EPILOGUE_GELU, CUBLASLT_EPILOGUE_GELU_BIAS,
                                CUBLASLT_EPILOGUE_RELU_AUX, CUBLASLT_EPILOGUE_BGRADA}) {
-    const auto value = static_cast<std::uint32_t>(e);
-    ASSERT_EQ(cublasLtMatmulDescSetAttribute(lt.desc(), CUBLASLT_MATMUL_DESC_EPILOGUE, &value,
-                                             sizeof value),
-              CUBLAS_STATUS_SUCCESS);
-    EXPECT_THROW(s.run(lt), Refused) << "epilogue " << value;
+    overwrite(lt.desc(), CUBLASLT_MATMUL_DESC_EPILOGUE, static_cast<std::uint32_t>(e));
+    EXPECT_THROW(s.run(lt), Refused) << "epilogue " << e;
   }
 }
 
@@ -234,16 +223,11 @@ TEST(DescriptorGemm, RefusesScalePointersAndDevicePointerMode) {
   Small s;
   LtMatmul lt(s.g);
   const float scale = 2.0f;
-  const void* p = &scale;
-  ASSERT_EQ(cublasLtMatmulDescSetAttribute(lt.desc(), CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, &p,
-                                           sizeof p),
-            CUBLAS_STATUS_SUCCESS);
+  overwrite(lt.desc(), CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, static_cast<const void*>(&scale));
   EXPECT_THROW(s.run(lt), Refused);
   LtMatmul lt2(s.g);
-  const std::int32_t mode = CUBLASLT_POINTER_MODE_DEVICE;
-  ASSERT_EQ(cublasLtMatmulDescSetAttribute(lt2.desc(), CUBLASLT_MATMUL_DESC_POINTER_MODE, &mode,
-                                           sizeof mode),
-            CUBLAS_STATUS_SUCCESS);
+  overwrite(lt2.desc(), CUBLASLT_MATMUL_DESC_POINTER_MODE,
+            static_cast<std::int32_t>(CUBLASLT_POINTER_MODE_DEVICE));
   EXPECT_THROW(s.run(lt2), Refused);
 }
 

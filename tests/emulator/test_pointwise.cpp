@@ -97,64 +97,70 @@ TEST(PointwisePlanted, CorrectPlansPass) {
   }
 }
 
-TEST(PointwisePlanted, UnpaddedLeadingDimensionOfDFails) {
-  // channels_last: D is K x N with ldb = d_ld = 8 (CM = 6 padded); ldb = CM reads the wrong
-  // columns while staying inside the buffer.
-  const PointwiseOutcome out = run_case(planted_case(DataFormat::channels_last),
-                                        [](detail::GemmPlan& g) {
-                                          ASSERT_EQ(g.ldb, 8);
-                                          g.ldb = 6;
-                                        });
-  EXPECT_FALSE(out.report.ok()) << "a wrong ldb went unnoticed";
-  EXPECT_GT(out.report.failures, 0);
+// A deliberate mistake in a correct GEMM plan, which the comparison must catch.
+struct Plant {
+  const char* name;
+  DataFormat format;
+  const char* why;
+  void (*change)(detail::GemmPlan&);
+};
+
+const Plant kPlants[] = {
+    {"UnpaddedLeadingDimensionOfD", DataFormat::channels_last,
+     "D is K x N with ldb = d_ld = 8 (C*M = 6 padded); ldb = 6 reads the wrong columns (and the "
+     "NaN padding) while staying inside the buffer",
+     [](detail::GemmPlan& g) {
+       ASSERT_EQ(g.ldb, 8);
+       g.ldb = 6;
+     }},
+    {"WrongLeadingDimensionOfOutput", DataFormat::channels_first,
+     "y[b] is T x F (11 x 6) with ldc = y's filter stride, 13 with the slack; ldc = 12 (>= 11 "
+     "rows, inside the buffer) puts outputs in the wrong places and leaves others NaN",
+     [](detail::GemmPlan& g) {
+       ASSERT_EQ(g.ldc, 13);
+       g.ldc = 12;
+     }},
+    {"TransposedWeights", DataFormat::channels_last,
+     "A = Wp' (F x K, op N); with F = K a transposed matrix has the same shape and footprint, so "
+     "only the values can tell",
+     [](detail::GemmPlan& g) {
+       ASSERT_FALSE(g.trans_a);
+       g.trans_a = true;
+     }},
+    {"UntransposedSharedWeights", DataFormat::channels_first,
+     "B = Wp' seen as F x K, op T; without the transpose it is read as K x F (ld F = 6 >= K)",
+     [](detail::GemmPlan& g) {
+       ASSERT_TRUE(g.trans_b);
+       g.trans_b = false;
+     }},
+    {"WrongBatchStrideOfD", DataFormat::channels_first,
+     "A = D[b] with stride (C*M) * d_ld; a stride of 0 reuses batch 0's D for batch 1",
+     [](detail::GemmPlan& g) {
+       ASSERT_GT(g.stride_a, 0);
+       g.stride_a = 0;
+     }},
+};
+
+class PointwisePlantedBug : public ::testing::TestWithParam<Plant> {};
+
+TEST_P(PointwisePlantedBug, MakesTheComparisonFail) {
+  const Plant& plant = GetParam();
+  SCOPED_TRACE(plant.why);
+  const PointwiseOutcome out = run_case(planted_case(plant.format), plant.change);
+  EXPECT_FALSE(out.ok()) << "the planted bug went unnoticed";
+  EXPECT_GT(out.report.failures, 0) << out.report.summary();
+  std::printf("[ planted %s ] %lld checked, %lld outside the bound (%lld NaN), %lld written "
+              "outside the window\n",
+              plant.name, static_cast<long long>(out.report.checked),
+              static_cast<long long>(out.report.failures),
+              static_cast<long long>(out.report.nan_count),
+              static_cast<long long>(out.written_outside));
 }
 
-TEST(PointwisePlanted, WrongLeadingDimensionOfOutputFails) {
-  // channels_first: y[b] is T x F (11 x 6) with ldc = y's filter stride, 13 with the slack;
-  // ldc = 12 (still >= 11 rows, inside the buffer) puts outputs in the wrong places and leaves
-  // others NaN.
-  const PointwiseOutcome out = run_case(planted_case(DataFormat::channels_first),
-                                        [](detail::GemmPlan& g) {
-                                          ASSERT_EQ(g.ldc, 13);
-                                          g.ldc = 12;
-                                        });
-  EXPECT_FALSE(out.ok()) << "a wrong ldc went unnoticed";
-  EXPECT_GT(out.report.failures, 0);
-}
-
-TEST(PointwisePlanted, TransposedWeightsFail) {
-  // channels_last: A = Wp' (F x K, op N). With F = K the transposed matrix has the same shape and
-  // footprint, so only the values can tell.
-  const PointwiseOutcome out = run_case(planted_case(DataFormat::channels_last),
-                                        [](detail::GemmPlan& g) {
-                                          ASSERT_FALSE(g.trans_a);
-                                          g.trans_a = true;
-                                        });
-  EXPECT_FALSE(out.report.ok()) << "a transposed weight matrix went unnoticed";
-  EXPECT_GT(out.report.failures, 0);
-}
-
-TEST(PointwisePlanted, UntransposedSharedWeightsFail) {
-  // channels_first: B = Wp' seen as F x K, op T. Without the transpose it is read as K x F
-  // (ld F = 6 >= K = 6 rows).
-  const PointwiseOutcome out = run_case(planted_case(DataFormat::channels_first),
-                                        [](detail::GemmPlan& g) {
-                                          ASSERT_TRUE(g.trans_b);
-                                          g.trans_b = false;
-                                        });
-  EXPECT_FALSE(out.report.ok()) << "an untransposed weight matrix went unnoticed";
-  EXPECT_GT(out.report.failures, 0);
-}
-
-TEST(PointwisePlanted, WrongBatchStrideFails) {
-  // channels_first: D[b] is A with stride (C*M) * d_ld; a stride of 0 reuses batch 0's D.
-  const PointwiseOutcome out = run_case(planted_case(DataFormat::channels_first),
-                                        [](detail::GemmPlan& g) {
-                                          ASSERT_GT(g.stride_a, 0);
-                                          g.stride_a = 0;
-                                        });
-  EXPECT_FALSE(out.report.ok()) << "a wrong batch stride went unnoticed";
-}
+INSTANTIATE_TEST_SUITE_P(Plants, PointwisePlantedBug, ::testing::ValuesIn(kPlants),
+                         [](const ::testing::TestParamInfo<Plant>& plant_info) {
+                           return std::string(plant_info.param.name);
+                         });
 
 }  // namespace
 }  // namespace sepconv::test
