@@ -3,11 +3,11 @@
 // emulation the CPU tests run. Kernels are instantiated and launched in this file only (CUDA 13's
 // static global template stubs): 26 activations x 3 storage types of the elementwise kernel, 2 x 3
 // of the row kernel.
+#include <algorithm>
+
 #include <cub/block/block_reduce.cuh>
 #include <cuda/functional>
 #include <cuda/std/functional>
-
-#include <algorithm>
 
 #include "cuda/check.h"
 #include "cuda/epilogue.h"
@@ -113,7 +113,8 @@ void launch_passes(const EpiloguePlan& plan, S* y, const S* bias, cudaStream_t s
     const std::int64_t accesses = a.vectorised ? rows.length / kVec : rows.length;
     a.lanes_log2 = std::min(log2_ceil(accesses), log2_ceil(kElementwiseThreads));
     const std::int64_t groups = kElementwiseThreads >> a.lanes_log2;
-    const auto blocks = static_cast<unsigned>(std::min((rows.count() + groups - 1) / groups, kMaxBlocks));
+    const auto blocks =
+        static_cast<unsigned>(std::min((rows.count() + groups - 1) / groups, kMaxBlocks));
     dispatch_activation(elementwise_activation(plan), [&](auto act) {
       elementwise_kernel<S, decltype(act)><<<blocks, kElementwiseThreads, 0, stream>>>(a);
     });

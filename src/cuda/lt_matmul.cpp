@@ -15,8 +15,7 @@ void set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute, co
   SEPCONV_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(desc, attribute, &value, sizeof value));
 }
 template <class T>
-void set(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attribute,
-         const T& value) {
+void set(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attribute, const T& value) {
   SEPCONV_CUBLAS_TRY(cublasLtMatrixLayoutSetAttribute(layout, attribute, &value, sizeof value));
 }
 template <class T>
@@ -92,11 +91,14 @@ LtMatmul::LtMatmul(const GemmPlan& plan) : plan_(plan) {
   cublasLtMatmulDesc_t desc = nullptr;
   SEPCONV_CUBLAS_TRY(cublasLtMatmulDescCreate(&desc, lt_compute_type(g), CUDA_R_32F));
   desc_.reset(desc);
-  set(desc, CUBLASLT_MATMUL_DESC_TRANSA, static_cast<std::int32_t>(g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N));
-  set(desc, CUBLASLT_MATMUL_DESC_TRANSB, static_cast<std::int32_t>(g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N));
+  set(desc, CUBLASLT_MATMUL_DESC_TRANSA,
+      static_cast<std::int32_t>(g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N));
+  set(desc, CUBLASLT_MATMUL_DESC_TRANSB,
+      static_cast<std::int32_t>(g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N));
   set(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, static_cast<std::uint32_t>(lt_epilogue(g.epilogue)));
   if (has_bias()) {
-    set(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, static_cast<std::int32_t>(lt_data_type(g.dtype)));
+    set(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+        static_cast<std::int32_t>(lt_data_type(g.dtype)));
     set(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, std::int64_t{0});  // one bias, every batch
   }
 
@@ -110,10 +112,14 @@ LtMatmul::LtMatmul(const GemmPlan& plan) : plan_(plan) {
   cublasLtMatmulPreference_t preference = nullptr;
   SEPCONV_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&preference));
   preference_.reset(preference);
-  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, static_cast<std::uint32_t>(g.align_a));
-  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, static_cast<std::uint32_t>(g.align_b));
-  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, static_cast<std::uint32_t>(g.align_c));
-  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, static_cast<std::uint32_t>(g.align_c));
+  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+      static_cast<std::uint32_t>(g.align_a));
+  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      static_cast<std::uint32_t>(g.align_b));
+  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+      static_cast<std::uint32_t>(g.align_c));
+  set(preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+      static_cast<std::uint32_t>(g.align_c));
 }
 
 bool LtMatmul::has_bias() const noexcept {
@@ -127,10 +133,10 @@ void LtMatmul::set_bias_pointer(const void* bias) {
 std::string LtMatmul::shape() const {
   const GemmPlan& g = plan_;
   return str(g.m, " x ", g.n, " x ", g.k, " GEMM (m x n x k, batch ", g.batch_count, "), ",
-             to_string(g.dtype), ", math ", to_string(g.math), ", op(A) ",
-             g.trans_a ? "T" : "N", " lda ", g.lda, ", op(B) ", g.trans_b ? "T" : "N", " ldb ",
-             g.ldb, ", ldc ", g.ldc, ", epilogue ", gemm_epilogue_name(g.epilogue),
-             ", alignment A/B/C ", g.align_a, "/", g.align_b, "/", g.align_c, " bytes");
+             to_string(g.dtype), ", math ", to_string(g.math), ", op(A) ", g.trans_a ? "T" : "N",
+             " lda ", g.lda, ", op(B) ", g.trans_b ? "T" : "N", " ldb ", g.ldb, ", ldc ", g.ldc,
+             ", epilogue ", gemm_epilogue_name(g.epilogue), ", alignment A/B/C ", g.align_a, "/",
+             g.align_b, "/", g.align_c, " bytes");
 }
 
 void LtMatmul::choose_algorithm(cublasLtHandle_t handle, std::size_t max_workspace) {
@@ -147,8 +153,8 @@ void LtMatmul::choose_algorithm(cublasLtHandle_t handle, std::size_t max_workspa
       cublasLtMatmulAlgoGetHeuristic(handle, desc_.get(), a_.get(), b_.get(), c_.get(), c_.get(),
                                      preference_.get(), 1, &result, &found);
   set_bias_pointer(nullptr);
-  if (status == CUBLAS_STATUS_NOT_SUPPORTED || (status == CUBLAS_STATUS_SUCCESS &&
-                                                (found < 1 || result.state != CUBLAS_STATUS_SUCCESS))) {
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED ||
+      (status == CUBLAS_STATUS_SUCCESS && (found < 1 || result.state != CUBLAS_STATUS_SUCCESS))) {
     throw Unsupported(str("sepconv: cuBLASLt has no algorithm for the pointwise ", shape(),
                           " within a workspace of ", max_workspace, " bytes"));
   }
@@ -158,9 +164,8 @@ void LtMatmul::choose_algorithm(cublasLtHandle_t handle, std::size_t max_workspa
   has_algorithm_ = true;
 }
 
-void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* c,
-                   const void* bias, void* workspace, std::size_t workspace_bytes,
-                   cudaStream_t stream) {
+void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* c, const void* bias,
+                   void* workspace, std::size_t workspace_bytes, cudaStream_t stream) {
   if (!has_algorithm_) {
     throw Error("sepconv: internal error: LtMatmul::run before choose_algorithm for the " +
                 shape());
@@ -179,9 +184,9 @@ void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* 
   set_bias_pointer(has_bias() ? bias : nullptr);
   const float alpha = 1.0f;
   const float beta = 0.0f;
-  SEPCONV_CUBLAS_TRY(cublasLtMatmul(handle, desc_.get(), &alpha, a, a_.get(), b, b_.get(), &beta,
-                                    c, c_.get(), c, c_.get(), &algorithm_, workspace,
-                                    workspace_bytes, stream));
+  SEPCONV_CUBLAS_TRY(cublasLtMatmul(handle, desc_.get(), &alpha, a, a_.get(), b, b_.get(), &beta, c,
+                                    c_.get(), c, c_.get(), &algorithm_, workspace, workspace_bytes,
+                                    stream));
 }
 
 }  // namespace sepconv::detail

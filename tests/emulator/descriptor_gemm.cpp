@@ -63,7 +63,7 @@ Matrix read_layout(const char* name, const HostOperand& operand) {
   m.ld = read_attribute<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_LD, "LD");
   m.batch = read_attribute<std::int32_t>(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, "BATCH_COUNT");
   m.stride = read_attribute<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
-                               "STRIDED_BATCH_OFFSET");
+                                          "STRIDED_BATCH_OFFSET");
   if (read_attribute<std::int64_t>(l, CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET, "PLANE_OFFSET") != 0) {
     refuse(str(name, " is planar complex"));
   }
@@ -117,22 +117,25 @@ void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& 
                      const HostOperand& b_operand, float beta, const HostOperand& c_operand,
                      const HostOperand& d_operand, std::int64_t bias_elements) {
   // ---- the operation ----
-  const auto compute = read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, "COMPUTE_TYPE");
+  const auto compute =
+      read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, "COMPUTE_TYPE");
   if (compute != CUBLAS_COMPUTE_32F && compute != CUBLAS_COMPUTE_32F_FAST_TF32) {
     refuse(str("compute type ", compute, " (only 32F and 32F_FAST_TF32)"));
   }
-  const auto scale = read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, "SCALE_TYPE");
+  const auto scale =
+      read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, "SCALE_TYPE");
   if (scale != CUDA_R_32F) refuse(str("scale type ", scale, " (only 32F: float alpha, beta)"));
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, "POINTER_MODE",
                                 CUBLASLT_POINTER_MODE_HOST);
-  const bool trans_a =
-      is_transposed(read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSA, "TRANSA"), "TRANSA");
-  const bool trans_b =
-      is_transposed(read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSB, "TRANSB"), "TRANSB");
+  const bool trans_a = is_transposed(
+      read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSA, "TRANSA"), "TRANSA");
+  const bool trans_b = is_transposed(
+      read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSB, "TRANSB"), "TRANSB");
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSC, "TRANSC", CUBLAS_OP_N);
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_FILL_MODE, "FILL_MODE",
                                 CUBLAS_FILL_MODE_FULL);
-  const auto epilogue = read_attribute<std::uint32_t>(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, "EPILOGUE");
+  const auto epilogue =
+      read_attribute<std::uint32_t>(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, "EPILOGUE");
   bool add_bias = false;
   bool relu = false;
   switch (epilogue) {
@@ -142,9 +145,10 @@ void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& 
     case CUBLASLT_EPILOGUE_RELU_BIAS: add_bias = relu = true; break;
     default: refuse(str("epilogue ", epilogue, " (only DEFAULT, RELU, BIAS, RELU_BIAS)"));
   }
-  const auto* bias = read_attribute<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
-  const auto bias_stride =
-      read_attribute<std::int64_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, "BIAS_BATCH_STRIDE");
+  const auto* bias =
+      read_attribute<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
+  const auto bias_stride = read_attribute<std::int64_t>(
+      desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, "BIAS_BATCH_STRIDE");
   const auto bias_type =
       read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, "BIAS_DATA_TYPE");
   // Attributes that would change the result and that this GEMM does not implement.
@@ -159,11 +163,10 @@ void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& 
         std::pair{CUBLASLT_MATMUL_DESC_EMULATION_DESCRIPTOR, "EMULATION_DESCRIPTOR"}}) {
     require_default<const void*>(desc, attribute, name, nullptr);
   }
-  for (auto [attribute, name] :
-       {std::pair{CUBLASLT_MATMUL_DESC_A_SCALE_MODE, "A_SCALE_MODE"},
-        std::pair{CUBLASLT_MATMUL_DESC_B_SCALE_MODE, "B_SCALE_MODE"},
-        std::pair{CUBLASLT_MATMUL_DESC_C_SCALE_MODE, "C_SCALE_MODE"},
-        std::pair{CUBLASLT_MATMUL_DESC_D_SCALE_MODE, "D_SCALE_MODE"}}) {
+  for (auto [attribute, name] : {std::pair{CUBLASLT_MATMUL_DESC_A_SCALE_MODE, "A_SCALE_MODE"},
+                                 std::pair{CUBLASLT_MATMUL_DESC_B_SCALE_MODE, "B_SCALE_MODE"},
+                                 std::pair{CUBLASLT_MATMUL_DESC_C_SCALE_MODE, "C_SCALE_MODE"},
+                                 std::pair{CUBLASLT_MATMUL_DESC_D_SCALE_MODE, "D_SCALE_MODE"}}) {
     require_default<std::int32_t>(desc, attribute, name, 0);
   }
   require_default<std::int8_t>(desc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, "FAST_ACCUM", 0);

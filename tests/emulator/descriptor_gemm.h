@@ -32,13 +32,12 @@ inline cublasStatus_t lt_get(cublasLtMatmulDesc_t h, cublasLtMatmulDescAttribute
                              std::size_t size, std::size_t* written) {
   return cublasLtMatmulDescGetAttribute(h, a, buf, size, written);
 }
-inline cublasStatus_t lt_get(cublasLtMatrixLayout_t h, cublasLtMatrixLayoutAttribute_t a,
-                             void* buf, std::size_t size, std::size_t* written) {
+inline cublasStatus_t lt_get(cublasLtMatrixLayout_t h, cublasLtMatrixLayoutAttribute_t a, void* buf,
+                             std::size_t size, std::size_t* written) {
   return cublasLtMatrixLayoutGetAttribute(h, a, buf, size, written);
 }
-inline cublasStatus_t lt_get(cublasLtMatmulPreference_t h,
-                             cublasLtMatmulPreferenceAttributes_t a, void* buf, std::size_t size,
-                             std::size_t* written) {
+inline cublasStatus_t lt_get(cublasLtMatmulPreference_t h, cublasLtMatmulPreferenceAttributes_t a,
+                             void* buf, std::size_t size, std::size_t* written) {
   return cublasLtMatmulPreferenceGetAttribute(h, a, buf, size, written);
 }
 

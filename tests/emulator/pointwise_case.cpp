@@ -36,7 +36,8 @@ std::int64_t pick(std::mt19937_64& rng, std::int64_t lo, std::int64_t hi) {
 HostOperand operand(cublasLtMatrixLayout_t layout, const void* data, const void* begin,
                     std::size_t bytes, DType dtype) {
   const auto e = static_cast<std::int64_t>(dtype_size(dtype));
-  const auto before = static_cast<const unsigned char*>(data) - static_cast<const unsigned char*>(begin);
+  const auto before =
+      static_cast<const unsigned char*>(data) - static_cast<const unsigned char*>(begin);
   return {layout, data, -before / e, (static_cast<std::int64_t>(bytes) - before) / e};
 }
 
@@ -60,7 +61,8 @@ std::vector<unsigned char> arrange_d(const detail::Plan& plan, const reference::
     for (std::int64_t t = 0; t < dw.time_count; ++t) {
       for (std::int64_t c = 0; c < C; ++c) {
         for (std::int64_t m = 0; m < M; ++m) {
-          detail::store_element(d.data(), dtype, at(b, t, m * C + c), mid.mid[mid.index(b, t, c * M + m)]);
+          detail::store_element(d.data(), dtype, at(b, t, m * C + c),
+                                mid.mid[mid.index(b, t, c * M + m)]);
         }
       }
       if (dw.ones_row) detail::store_element(d.data(), dtype, at(b, t, C * M), 1.0);
@@ -75,14 +77,14 @@ std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& confi
   const ConstTensorView v = y.view();
   const auto e = static_cast<std::int64_t>(dtype_size(v.dtype));
   const auto total = static_cast<std::int64_t>(y.bytes().size()) / e;
-  const std::int64_t base =
-      (static_cast<const unsigned char*>(v.data) - y.bytes().data()) / e;
+  const std::int64_t base = (static_cast<const unsigned char*>(v.data) - y.bytes().data()) / e;
   std::vector<bool> inside(static_cast<std::size_t>(total), false);
   const bool last = config.data_format == DataFormat::channels_last;
   for (std::int64_t b = w.batch_begin; b < w.batch_begin + w.batch_count; ++b) {
     for (std::int64_t t = w.time_begin; t < w.time_begin + w.time_count; ++t) {
       for (std::int64_t f = 0; f < config.filters; ++f) {
-        inside[static_cast<std::size_t>(base + (last ? v.offset(b, t, f) : v.offset(b, f, t)))] = true;
+        inside[static_cast<std::size_t>(base + (last ? v.offset(b, t, f) : v.offset(b, f, t)))] =
+            true;
       }
     }
   }
@@ -104,8 +106,8 @@ std::string PointwiseCase::describe() const {
     << to_string(dtype) << " " << to_string(math) << ", bias " << bias_name(force_bias)
     << ", window b[" << window.batch_begin << ",+" << window.batch_count << ") t["
     << window.time_begin << ",+" << window.time_count << "), x slack (" << x_slack[0] << ","
-    << x_slack[1] << "," << x_slack[2] << "), y slack (" << y_slack[0] << "," << y_slack[1]
-    << "," << y_slack[2] << ")" << (zero_unit_strides ? ", zero strides on unit axes" : "");
+    << x_slack[1] << "," << x_slack[2] << "), y slack (" << y_slack[0] << "," << y_slack[1] << ","
+    << y_slack[2] << ")" << (zero_unit_strides ? ", zero strides on unit axes" : "");
   return o.str();
 }
 
@@ -132,7 +134,8 @@ PointwiseCase random_case(std::mt19937_64& rng, int index, int shard) {
   cfg.padding = static_cast<Padding>(pick(rng, 0, 2));
   const std::int64_t effk = cfg.dilation_rate * (cfg.kernel_size - 1) + 1;
   // One output step now and then (ldc must not come from a stride that means nothing).
-  c.length = (cfg.padding == Padding::valid ? effk : 1) + (pick(rng, 0, 4) == 0 ? 0 : pick(rng, 0, 30));
+  c.length =
+      (cfg.padding == Padding::valid ? effk : 1) + (pick(rng, 0, 4) == 0 ? 0 : pick(rng, 0, 30));
   c.batch = pick(rng, 1, 4);
   const int kind = static_cast<int>(pick(rng, 0, 9));
   c.dtype = kind == 8 ? DType::f16 : kind == 9 ? DType::bf16 : DType::f32;
@@ -155,8 +158,8 @@ PointwiseCase random_case(std::mt19937_64& rng, int index, int shard) {
 PointwiseOutcome run_case(const PointwiseCase& c,
                           const std::function<void(detail::GemmPlan&)>& plant) {
   const LayerConfig& cfg = c.config;
-  std::mt19937_64 rng(0x5eed ^ static_cast<std::uint64_t>(c.batch * 131 + c.length * 17 +
-                                                          c.in_channels));
+  std::mt19937_64 rng(0x5eed ^
+                      static_cast<std::uint64_t>(c.batch * 131 + c.length * 17 + c.in_channels));
   const HostTensor x = random_input(cfg, c.batch, c.length, c.in_channels, c.dtype, rng, c.x_slack);
   const HostWeights w = random_weights(cfg, c.in_channels, c.dtype, rng);
   HostTensor y = poisoned_output(cfg, c.batch, c.length, c.dtype, c.y_slack);
@@ -190,18 +193,20 @@ PointwiseOutcome run_case(const PointwiseCase& c,
   outcome.plan = detail::make_plan(request);
 
   // D and the packed pointwise matrix, as the depthwise kernel and set_weights produce them.
-  const reference::Window ref_window{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
+  const reference::Window ref_window{win.batch_begin, win.batch_count, win.time_begin,
+                                     win.time_count};
   const std::vector<unsigned char> d =
       arrange_d(plan, reference::depthwise(cfg, x.view(), w.depthwise.view(), ref_window));
-  const std::vector<unsigned char> wp = detail::pack_pointwise(
-      cfg, c.in_channels, w.pointwise.view(),
-      cfg.use_bias ? w.bias.view() : ConstTensorView{}, plan.bias);
+  const std::vector<unsigned char> wp =
+      detail::pack_pointwise(cfg, c.in_channels, w.pointwise.view(),
+                             cfg.use_bias ? w.bias.view() : ConstTensorView{}, plan.bias);
 
   detail::GemmPlan gemm = plan.gemm;
   if (plant) plant(gemm);
   detail::LtMatmul lt(gemm);
   lt.set_bias_pointer(lt.has_bias() ? bias : nullptr);
-  const HostOperand weights_operand{nullptr, wp.data(), 0, static_cast<std::int64_t>(wp.size()) / e};
+  const HostOperand weights_operand{nullptr, wp.data(), 0,
+                                    static_cast<std::int64_t>(wp.size()) / e};
   const HostOperand d_operand{nullptr, d.data(), 0, static_cast<std::int64_t>(d.size()) / e};
   HostOperand a = gemm.a_is_weights ? weights_operand : d_operand;
   HostOperand b = gemm.a_is_weights ? d_operand : weights_operand;

@@ -42,8 +42,8 @@ PointwiseCase random_case(std::mt19937_64& rng, int index, int shard);
 
 /// What running a case produced.
 struct PointwiseOutcome {
-  detail::Plan plan;        ///< as planned (before any planted change)
-  accuracy::Report report;  ///< y against the reference inside the window
+  detail::Plan plan;                 ///< as planned (before any planted change)
+  accuracy::Report report;           ///< y against the reference inside the window
   std::int64_t written_outside = 0;  ///< elements outside the window that lost their NaN poison
   [[nodiscard]] bool ok() const { return report.ok() && written_outside == 0; }
 };

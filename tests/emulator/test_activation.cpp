@@ -87,9 +87,9 @@ TEST(ActivationFunctors, DoubleInstantiationMatchesTheReference) {
         }
         // A few float64 units of the evaluation scale (the formulas differ in form, not value),
         // and of |x| where the reference itself cancels (z/6 + 0.5 near -3).
-        const double bound = 16 * std::ldexp(1.0, -53) *
-                                 (accuracy::evaluation_scale(a, x) + std::fabs(x) + 1) +
-                             1e-300;
+        const double bound =
+            16 * std::ldexp(1.0, -53) * (accuracy::evaluation_scale(a, x) + std::fabs(x) + 1) +
+            1e-300;
         EXPECT_LE(std::fabs(got - ref), bound) << to_string(a) << "(" << x << ")";
       }
     });
@@ -160,8 +160,8 @@ void check_long_rows(Activation a, std::int64_t n) {
   config.kernel_size = 1;
   config.data_format = DataFormat::channels_first;
   config.activation = a;
-  const accuracy::Report report = accuracy::compare(
-      config, 1, DType::f32, MathMode::exact, ref, contiguous_view(y.data(), {1, 2, n}));
+  const accuracy::Report report = accuracy::compare(config, 1, DType::f32, MathMode::exact, ref,
+                                                    contiguous_view(y.data(), {1, 2, n}));
   EXPECT_TRUE(report.ok()) << to_string(a) << " over " << n << " steps: " << report.summary();
 }
 
@@ -184,8 +184,8 @@ TEST(EpilogueRows, BiasThenSoftmaxAlongFilters) {
   p.batch = 2;
   p.steps = 3;
   p.filters = 4;
-  p.y_row_stride = 5;      // sliced rows
-  p.y_batch_stride = 16;   // and batches
+  p.y_row_stride = 5;     // sliced rows
+  p.y_batch_stride = 16;  // and batches
   std::vector<unsigned char> y(32 * 2);
   std::vector<unsigned char> bias(4 * 2);
   for (int f = 0; f < 4; ++f) detail::store_element(bias.data(), DType::bf16, f, 0.25 * f);
