@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <ostream>
 #include <string>
 
 #include "emulator/pointwise_case.h"
@@ -140,6 +141,9 @@ const Plant kPlants[] = {
        g.stride_a = 0;
      }},
 };
+
+// For test names and ctest's listing: the plant's name, not its bytes.
+void PrintTo(const Plant& plant, std::ostream* os) { *os << plant.name; }
 
 class PointwisePlantedBug : public ::testing::TestWithParam<Plant> {};
 
