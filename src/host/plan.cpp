@@ -44,7 +44,9 @@ const char* name(BiasMode m) {
   return "?";
 }
 
-const char* name(GemmEpilogue e) {
+}  // namespace
+
+const char* gemm_epilogue_name(GemmEpilogue e) noexcept {
   switch (e) {
     case GemmEpilogue::none: return "DEFAULT";
     case GemmEpilogue::bias: return "BIAS";
@@ -53,8 +55,6 @@ const char* name(GemmEpilogue e) {
   }
   return "?";
 }
-
-}  // namespace
 
 Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
   validate(request.config);
@@ -116,7 +116,7 @@ std::string Plan::describe() const {
     << gemm.lda << ", B " << (gemm.a_is_weights ? "D" : "weights") << (gemm.trans_b ? "^T" : "")
     << " ldb " << gemm.ldb << ", C ldc " << gemm.ldc << ", batch " << gemm.batch_count
     << " (strides " << gemm.stride_a << ", " << gemm.stride_b << ", " << gemm.stride_c
-    << "), epilogue " << name(gemm.epilogue) << ", alignment " << gemm.align_a << "/"
+    << "), epilogue " << gemm_epilogue_name(gemm.epilogue) << ", alignment " << gemm.align_a << "/"
     << gemm.align_b << "/" << gemm.align_c << " B\n"
     << "  bias: " << name(bias) << "; after the GEMM: "
     << (epilogue.row_reduction ? "row " + std::string(to_string(epilogue.activation)) + " pass"

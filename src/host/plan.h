@@ -48,6 +48,8 @@ enum class BiasMode : std::uint8_t {
 
 /// The cuBLASLt epilogue of the pointwise GEMM.
 enum class GemmEpilogue : std::uint8_t { none, bias, relu, relu_bias };
+/// cuBLASLt's name without the prefix: "DEFAULT", "BIAS", "RELU", "RELU_BIAS".
+[[nodiscard]] const char* gemm_epilogue_name(GemmEpilogue e) noexcept;
 
 /// Depthwise launch geometry and the layout of the intermediate D it writes.
 ///
@@ -145,6 +147,7 @@ struct GemmPlan {
 
 /// The elementwise and row passes after the GEMM, in place on y.
 struct EpiloguePlan {
+  DType dtype = DType::f32;  ///< y's (and the bias's) storage type
   /// An elementwise pass: adds the bias when add_bias, then applies the activation unless it is a
   /// row reduction (those get the row pass after it).
   bool elementwise = false;
@@ -157,6 +160,7 @@ struct EpiloguePlan {
   std::int64_t filters = 0;
   std::int64_t y_batch_stride = 0;
   std::int64_t y_row_stride = 0;  ///< channels_last: time stride; channels_first: filter stride
+  // y's last axis (filters for channels_last, time for channels_first) has unit stride.
 };
 
 /// One launch: depthwise, GEMM, epilogue, and the workspace they need.

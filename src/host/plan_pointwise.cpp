@@ -28,7 +28,14 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
     g.ldb = dw.d_ld;
     g.ldc = y_row;
     g.align_a = 256;
-    if (w.batch_count <= 1 || y_batch == w.time_count * y_row) {
+    if (w.time_count == 1) {
+      // One step per batch: the columns are the batches (D's batch stride is d_ld). y's time
+      // stride means nothing here and may be anything a view allows (even 0), so it must not
+      // become ldc: cuBLASLt needs ldc >= m.
+      g.n = w.batch_count;
+      g.batch_count = 1;
+      g.ldc = w.batch_count > 1 ? y_batch : c.filters;
+    } else if (w.batch_count <= 1 || y_batch == w.time_count * y_row) {
       // One GEMM over every step of every batch: y's batches follow one another.
       g.n = w.batch_count * w.time_count;
       g.batch_count = 1;
@@ -51,11 +58,12 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
     g.lda = dw.d_ld;
     g.trans_b = true;
     g.ldb = c.filters;
-    g.ldc = y_row;
+    // With one filter y's filter stride means nothing (a view may give any value): ldc = m.
+    g.ldc = c.filters > 1 ? y_row : w.time_count;
     g.batch_count = w.batch_count;
-    g.stride_a = dw.d_batch_stride;
+    g.stride_a = w.batch_count > 1 ? dw.d_batch_stride : 0;
     g.stride_b = 0;
-    g.stride_c = y_batch;
+    g.stride_c = w.batch_count > 1 ? y_batch : 0;
     g.align_a = alignment_of(256, g.stride_a * e);
     g.align_b = 256;
     g.align_c = alignment_of(static_cast<std::uint64_t>(r.y_align), g.stride_c * e);
@@ -71,6 +79,7 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
   g.epilogue = relu ? (bias_in_gemm ? GemmEpilogue::relu_bias : GemmEpilogue::relu)
                     : (bias_in_gemm ? GemmEpilogue::bias : GemmEpilogue::none);
   EpiloguePlan& ep = plan.epilogue;
+  ep.dtype = r.dtype;
   ep.activation = c.activation;
   ep.format = c.data_format;
   ep.batch = w.batch_count;
@@ -80,6 +89,14 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
   ep.y_row_stride = y_row;
   ep.add_bias = plan.bias == BiasMode::elementwise;
   ep.row_reduction = is_row_reduction(c.activation);
+  if (ep.row_reduction && c.data_format == DataFormat::channels_first &&
+      w.time_count != plan.geometry.out_length) {
+    // softmax / log_softmax of a channels_first layer reduce along time: a launch that splits
+    // the time axis would normalise each piece on its own.
+    fail("window", str("output steps [", w.time_begin, ", +", w.time_count, ")"),
+         str("all ", plan.geometry.out_length, " output steps: ", to_string(c.activation),
+             " of a channels_first layer reduces along time"));
+  }
   if (ep.add_bias && relu) {  // the bias must come before the relu: the pass does both
     g.epilogue = GemmEpilogue::none;
   }

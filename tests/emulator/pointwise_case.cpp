@@ -1,0 +1,228 @@
+#include "emulator/pointwise_case.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+#include "cuda/epilogue.h"
+#include "cuda/lt_matmul.h"
+#include "emulator/descriptor_gemm.h"
+#include "host/pack.h"
+#include "sepconv/reference.h"
+#include "support/host_tensor.h"
+
+namespace sepconv::test {
+namespace {
+
+using detail::BiasMode;
+
+const char* bias_name(BiasMode m) {
+  switch (m) {
+    case BiasMode::none: return "auto";
+    case BiasMode::gemm_epilogue: return "gemm_epilogue";
+    case BiasMode::ones_row: return "ones_row";
+    case BiasMode::elementwise: return "elementwise";
+  }
+  return "?";
+}
+
+std::int64_t pick(std::mt19937_64& rng, std::int64_t lo, std::int64_t hi) {
+  return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+}
+
+// Memory of a host tensor as the descriptor GEMM sees it from `data`.
+HostOperand operand(cublasLtMatrixLayout_t layout, const void* data, const void* begin,
+                    std::size_t bytes, DType dtype) {
+  const auto e = static_cast<std::int64_t>(dtype_size(dtype));
+  const auto before =
+      static_cast<const unsigned char*>(data) - static_cast<const unsigned char*>(begin);
+  return {layout, data, -before / e, (static_cast<std::int64_t>(bytes) - before) / e};
+}
+
+// D as the depthwise kernel writes it: multiplier-major channels q' = m*C + c, rows padded to
+// d_ld, the ones row for BiasMode::ones_row; the padding is NaN, so a GEMM reading it fails.
+std::vector<unsigned char> arrange_d(const detail::Plan& plan, const reference::Intermediate& mid) {
+  const detail::DepthwisePlan& dw = plan.depthwise;
+  const DType dtype = plan.dtype;
+  std::vector<unsigned char> d(static_cast<std::size_t>(plan.d_bytes));
+  const auto elements = static_cast<std::int64_t>(d.size() / dtype_size(dtype));
+  for (std::int64_t i = 0; i < elements; ++i) {
+    detail::store_element(d.data(), dtype, i, std::numeric_limits<double>::quiet_NaN());
+  }
+  const bool last = dw.format == DataFormat::channels_last;
+  auto at = [&](std::int64_t b, std::int64_t t, std::int64_t q) {
+    return b * dw.d_batch_stride + (last ? t * dw.d_ld + q : q * dw.d_ld + t);
+  };
+  const std::int64_t C = dw.channels;
+  const std::int64_t M = dw.multiplier;
+  for (std::int64_t b = 0; b < dw.batch; ++b) {
+    for (std::int64_t t = 0; t < dw.time_count; ++t) {
+      for (std::int64_t c = 0; c < C; ++c) {
+        for (std::int64_t m = 0; m < M; ++m) {
+          detail::store_element(d.data(), dtype, at(b, t, m * C + c),
+                                mid.mid[mid.index(b, t, c * M + m)]);
+        }
+      }
+      if (dw.ones_row) detail::store_element(d.data(), dtype, at(b, t, C * M), 1.0);
+    }
+  }
+  return d;
+}
+
+// Elements of y's allocation outside the window that are no longer NaN.
+std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& config,
+                                   const detail::LaunchWindow& w) {
+  const ConstTensorView v = y.view();
+  const auto e = static_cast<std::int64_t>(dtype_size(v.dtype));
+  const auto total = static_cast<std::int64_t>(y.bytes().size()) / e;
+  const std::int64_t base = (static_cast<const unsigned char*>(v.data) - y.bytes().data()) / e;
+  std::vector<bool> inside(static_cast<std::size_t>(total), false);
+  const bool last = config.data_format == DataFormat::channels_last;
+  for (std::int64_t b = w.batch_begin; b < w.batch_begin + w.batch_count; ++b) {
+    for (std::int64_t t = w.time_begin; t < w.time_begin + w.time_count; ++t) {
+      for (std::int64_t f = 0; f < config.filters; ++f) {
+        inside[static_cast<std::size_t>(base + (last ? v.offset(b, t, f) : v.offset(b, f, t)))] =
+            true;
+      }
+    }
+  }
+  std::int64_t written = 0;
+  for (std::int64_t i = 0; i < total; ++i) {
+    if (!inside[static_cast<std::size_t>(i)] &&
+        !std::isnan(detail::load_element(y.bytes().data(), v.dtype, i))) {
+      ++written;
+    }
+  }
+  return written;
+}
+
+}  // namespace
+
+std::string PointwiseCase::describe() const {
+  std::ostringstream o;
+  o << test::describe(config) << ", B" << batch << " L" << length << " C" << in_channels << ", "
+    << to_string(dtype) << " " << to_string(math) << ", bias " << bias_name(force_bias)
+    << ", window b[" << window.batch_begin << ",+" << window.batch_count << ") t["
+    << window.time_begin << ",+" << window.time_count << "), x slack (" << x_slack[0] << ","
+    << x_slack[1] << "," << x_slack[2] << "), y slack (" << y_slack[0] << "," << y_slack[1] << ","
+    << y_slack[2] << ")" << (zero_unit_strides ? ", zero strides on unit axes" : "");
+  return o.str();
+}
+
+PointwiseCase random_case(std::mt19937_64& rng, int index, int shard) {
+  PointwiseCase c;
+  LayerConfig& cfg = c.config;
+  cfg.activation = static_cast<Activation>(index % kActivationCount);
+  const int combo = (index + shard) % 8;  // (format, bias mode): all 8 pairs in 8 cases
+  cfg.data_format = combo % 2 == 0 ? DataFormat::channels_last : DataFormat::channels_first;
+  const bool last = cfg.data_format == DataFormat::channels_last;
+  const int bias_choice = combo / 2;
+  cfg.use_bias = bias_choice != 0;
+  c.force_bias = bias_choice == 2   ? BiasMode::elementwise
+                 : bias_choice == 3 ? (last ? BiasMode::gemm_epilogue : BiasMode::ones_row)
+                                    : BiasMode::none;
+  const std::int64_t channels[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 24, 33};
+  c.in_channels = channels[pick(rng, 0, 11)];
+  cfg.depth_multiplier = pick(rng, 1, 3);
+  const std::int64_t filters[] = {1, 2, 3, 5, 6, 8, 11, 13, 16, 17, 32, 40};
+  cfg.filters = filters[pick(rng, 0, 11)];
+  cfg.kernel_size = pick(rng, 1, 5);
+  cfg.strides = pick(rng, 1, 3);
+  cfg.dilation_rate = cfg.strides > 1 ? 1 : pick(rng, 1, 3);
+  cfg.padding = static_cast<Padding>(pick(rng, 0, 2));
+  const std::int64_t effk = cfg.dilation_rate * (cfg.kernel_size - 1) + 1;
+  // One output step now and then (ldc must not come from a stride that means nothing).
+  c.length =
+      (cfg.padding == Padding::valid ? effk : 1) + (pick(rng, 0, 4) == 0 ? 0 : pick(rng, 0, 30));
+  c.batch = pick(rng, 1, 4);
+  const int kind = static_cast<int>(pick(rng, 0, 9));
+  c.dtype = kind == 8 ? DType::f16 : kind == 9 ? DType::bf16 : DType::f32;
+  if (c.dtype == DType::f32 && pick(rng, 0, 3) == 0) c.math = MathMode::tf32;
+  if (pick(rng, 0, 1) == 1) c.y_slack = {pick(rng, 0, 2), pick(rng, 0, 3), pick(rng, 0, 3)};
+  if (pick(rng, 0, 2) == 0) c.x_slack = {pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2)};
+  c.zero_unit_strides = pick(rng, 0, 1) == 1;
+  if (pick(rng, 0, 2) == 0) {  // a launch window: part of the batches and steps
+    const std::int64_t out = output_length(cfg, c.length);
+    detail::LaunchWindow& w = c.window;
+    w.batch_begin = pick(rng, 0, c.batch - 1);
+    w.batch_count = pick(rng, 1, c.batch - w.batch_begin);
+    const bool whole_rows = is_row_reduction(cfg.activation) && !last;
+    w.time_begin = whole_rows ? 0 : pick(rng, 0, out - 1);
+    w.time_count = whole_rows ? out : pick(rng, 1, out - w.time_begin);
+  }
+  return c;
+}
+
+PointwiseOutcome run_case(const PointwiseCase& c,
+                          const std::function<void(detail::GemmPlan&)>& plant) {
+  const LayerConfig& cfg = c.config;
+  std::mt19937_64 rng(0x5eed ^
+                      static_cast<std::uint64_t>(c.batch * 131 + c.length * 17 + c.in_channels));
+  const HostTensor x = random_input(cfg, c.batch, c.length, c.in_channels, c.dtype, rng, c.x_slack);
+  const HostWeights w = random_weights(cfg, c.in_channels, c.dtype, rng);
+  HostTensor y = poisoned_output(cfg, c.batch, c.length, c.dtype, c.y_slack);
+
+  detail::PlanRequest request;
+  request.config = cfg;
+  request.dtype = c.dtype;
+  request.math = c.math;
+  request.batch = c.batch;
+  request.length = c.length;
+  request.in_channels = c.in_channels;
+  request.window = c.window;
+  request.force_bias = c.force_bias;
+  const bool last = cfg.data_format == DataFormat::channels_last;
+  for (int i = 0; i < 3; ++i) {
+    request.x_strides[i] = x.view().strides[i];
+    request.y_strides[i] = c.zero_unit_strides && y.view().shape[i] == 1 ? 0 : y.view().strides[i];
+  }
+  PointwiseOutcome outcome;
+  outcome.plan = detail::make_plan(request);
+  const detail::Plan& plan = outcome.plan;
+  const detail::LaunchWindow& win = plan.window;
+  const auto e = static_cast<std::int64_t>(dtype_size(c.dtype));
+  auto* const y_window = static_cast<unsigned char*>(y.view().data) +
+                         e * (last ? y.view().offset(win.batch_begin, win.time_begin, 0)
+                                   : y.view().offset(win.batch_begin, 0, win.time_begin));
+  // The alignment the planner would have been told: the host buffers' real one.
+  request.y_align = detail::alignment_of(reinterpret_cast<std::uintptr_t>(y_window));
+  const void* const bias = cfg.use_bias ? w.bias.view().data : nullptr;
+  request.bias_align = detail::alignment_of(reinterpret_cast<std::uintptr_t>(bias));
+  outcome.plan = detail::make_plan(request);
+
+  // D and the packed pointwise matrix, as the depthwise kernel and set_weights produce them.
+  const reference::Window ref_window{win.batch_begin, win.batch_count, win.time_begin,
+                                     win.time_count};
+  const std::vector<unsigned char> d =
+      arrange_d(plan, reference::depthwise(cfg, x.view(), w.depthwise.view(), ref_window));
+  const std::vector<unsigned char> wp =
+      detail::pack_pointwise(cfg, c.in_channels, w.pointwise.view(),
+                             cfg.use_bias ? w.bias.view() : ConstTensorView{}, plan.bias);
+
+  detail::GemmPlan gemm = plan.gemm;
+  if (plant) plant(gemm);
+  detail::LtMatmul lt(gemm);
+  lt.set_bias_pointer(lt.has_bias() ? bias : nullptr);
+  const HostOperand weights_operand{nullptr, wp.data(), 0,
+                                    static_cast<std::int64_t>(wp.size()) / e};
+  const HostOperand d_operand{nullptr, d.data(), 0, static_cast<std::int64_t>(d.size()) / e};
+  HostOperand a = gemm.a_is_weights ? weights_operand : d_operand;
+  HostOperand b = gemm.a_is_weights ? d_operand : weights_operand;
+  a.layout = lt.layout_a();
+  b.layout = lt.layout_b();
+  const HostOperand out =
+      operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), c.dtype);
+  HostOperand out_d = out;
+  out_d.layout = lt.layout_d();
+  descriptor_gemm(lt.desc(), 1.0f, a, b, 0.0f, out, out_d, cfg.filters);
+  detail::apply_epilogue_host(plan.epilogue, y_window, bias);
+
+  const reference::Detail ref = reference::forward_detail(cfg, x.view(), w.view(), ref_window);
+  outcome.report = accuracy::compare(cfg, c.in_channels, c.dtype, c.math, ref, y.view());
+  outcome.written_outside = count_written_outside(y, cfg, win);
+  return outcome;
+}
+
+}  // namespace sepconv::test
