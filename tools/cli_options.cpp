@@ -149,8 +149,9 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
                           (batch, channels, steps) for channels_first
   --output Y.npy          where the output is written (.npy, same layout rules); written only on
                           success, through a temporary file renamed into place
-  --device cpu|gpu|auto   cpu: the float64 CPU reference; gpu: the CUDA path (not built yet:
-                          an error); auto (default): the GPU when available, else the CPU
+  --device cpu|gpu|auto   cpu: the float64 CPU reference; gpu: the CUDA path on device 0 (an
+                          error without a usable GPU); auto (default): the GPU when available,
+                          else the CPU
   --dtype f32|f16|bf16    the layer's compute and storage type. Default: the input file's
                           ('<f4' -> f32, '<f2' -> f16), except bf16 for '<f4' files when the
                           config's dtype is bfloat16 or mixed_bfloat16. f32 and bf16 read

@@ -1,7 +1,18 @@
 #include "run_layer.h"
 
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <vector>
+
 #include "host/checks.h"
 #include "sepconv/reference.h"
+#include "sepconv/version.h"
+#if SEPCONV_WITH_CUDA
+#include "cuda/check.h"
+#include "cuda/device.h"
+#include "sepconv/layer.h"
+#endif
 
 namespace sepconv::cli {
 
@@ -21,23 +32,104 @@ Device parse_device(std::string_view text) {
   detail::fail("device", detail::str('"', text, '"'), "cpu, gpu or auto");
 }
 
-Device run_layer(const LayerConfig& config, DType dtype, ConstTensorView x, const Weights& weights,
-                 TensorView y, Device device) {
-  validate_forward(config, dtype, x, weights, y);
-  // auto: the CPU until the GPU executor exists; then the GPU when a device is present.
-  if (device == Device::automatic) device = Device::cpu;
-  switch (device) {
-    case Device::gpu:
-      // The GPU executor plugs in here: copy x and the weights to the device, run the layer,
-      // copy y back.
-      throw Unsupported("sepconv: --device gpu: the GPU path is not built yet; use --device cpu "
-                        "(or auto, which runs on the CPU for now)");
-    case Device::cpu:
-    case Device::automatic:
-      reference::forward(config, x, weights, y);
-      return Device::cpu;
+namespace {
+
+bool gpu_usable() {
+#if SEPCONV_WITH_CUDA
+  return cuda_device_available();
+#else
+  return false;
+#endif
+}
+
+#if SEPCONV_WITH_CUDA
+// A device copy of a host view: the bytes its elements span, with the same strides.
+struct DeviceCopy {
+  detail::DeviceBuffer buffer;
+  TensorView view;
+};
+
+DeviceCopy to_device(const ConstTensorView& v) {
+  DeviceCopy d;
+  const auto range = detail::byte_range(v);
+  d.buffer = detail::DeviceBuffer(std::max<std::size_t>(range.end - range.begin, 1));
+  if (range.end > range.begin) {
+    SEPCONV_CUDA_TRY(cudaMemcpy(d.buffer.data(), v.data, range.end - range.begin,
+                                cudaMemcpyHostToDevice));
   }
-  return device;
+  d.view = {d.buffer.data(), v.dtype, v.rank, v.shape, v.strides};
+  return d;
+}
+
+RunInfo run_on_gpu(const LayerConfig& config, DType dtype, ConstTensorView x,
+                   const Weights& weights, TensorView y) {
+  const bool last = config.data_format == DataFormat::channels_last;
+  const std::int64_t batch = x.shape[0];
+  const std::int64_t length = last ? x.shape[1] : x.shape[2];
+  const std::int64_t channels = last ? x.shape[2] : x.shape[1];
+  Context context(0);
+  detail::DeviceGuard guard(context.device());
+  SeparableConv1D layer(context, config, channels, Precision{dtype, MathMode::exact});
+  layer.set_weights(weights);
+  context.reserve(layer, batch, length);
+  const DeviceCopy dx = to_device(x);
+  DeviceCopy dy = to_device(y);
+  cudaStream_t stream = nullptr;
+  SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  std::unique_ptr<CUstream_st, void (*)(cudaStream_t)> owned(
+      stream, [](cudaStream_t s) { static_cast<void>(cudaStreamDestroy(s)); });
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  SEPCONV_CUDA_TRY(cudaEventCreate(&start));
+  std::unique_ptr<CUevent_st, void (*)(cudaEvent_t)> owned_start(
+      start, [](cudaEvent_t e) { static_cast<void>(cudaEventDestroy(e)); });
+  SEPCONV_CUDA_TRY(cudaEventCreate(&stop));
+  std::unique_ptr<CUevent_st, void (*)(cudaEvent_t)> owned_stop(
+      stop, [](cudaEvent_t e) { static_cast<void>(cudaEventDestroy(e)); });
+
+  layer.forward(dx.view, dy.view, stream);  // warm-up (module load, plan)
+  std::vector<float> times;
+  for (int i = 0; i < 5; ++i) {
+    SEPCONV_CUDA_TRY(cudaEventRecord(start, stream));
+    layer.forward(dx.view, dy.view, stream);
+    SEPCONV_CUDA_TRY(cudaEventRecord(stop, stream));
+    SEPCONV_CUDA_TRY(cudaEventSynchronize(stop));
+    float ms = 0;
+    SEPCONV_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));
+    times.push_back(ms);
+  }
+  std::sort(times.begin(), times.end());
+  const auto range = detail::byte_range(y);
+  if (range.end > range.begin) {
+    SEPCONV_CUDA_TRY(cudaMemcpy(y.data, dy.buffer.data(), range.end - range.begin,
+                                cudaMemcpyDeviceToHost));
+  }
+  return {Device::gpu, times[times.size() / 2], context.describe()};
+}
+#endif
+
+}  // namespace
+
+RunInfo run_layer(const LayerConfig& config, DType dtype, ConstTensorView x, const Weights& weights,
+                  TensorView y, Device device) {
+  validate_forward(config, dtype, x, weights, y);
+  if (device == Device::automatic) device = gpu_usable() ? Device::gpu : Device::cpu;
+  if (device == Device::gpu) {
+#if SEPCONV_WITH_CUDA
+    if (!gpu_usable()) {
+      throw Unsupported("sepconv: --device gpu: no usable CUDA device on this machine; use "
+                        "--device cpu (or auto)");
+    }
+    return run_on_gpu(config, dtype, x, weights, y);
+#else
+    throw Unsupported("sepconv: --device gpu: this build has no CUDA kernels "
+                      "(SEPCONV_ENABLE_CUDA=OFF); use --device cpu (or auto)");
+#endif
+  }
+  const auto start = std::chrono::steady_clock::now();
+  reference::forward(config, x, weights, y);
+  const auto stop = std::chrono::steady_clock::now();
+  return {Device::cpu, std::chrono::duration<double, std::milli>(stop - start).count(), {}};
 }
 
 }  // namespace sepconv::cli

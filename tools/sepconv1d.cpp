@@ -1,6 +1,5 @@
 // sepconv1d — runs a SeparableConv1D layer: a Keras layer's config and weights from files, or (with
 // no file flags) a built-in demo layer on seeded random data. `sepconv1d --help` for the flags.
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <new>
@@ -33,21 +32,9 @@ std::string describe(const LayerConfig& c) {
       ", use_bias=", c.use_bias ? "true" : "false", ")");
 }
 
-const char* device_note(Device d) {
-  return d == Device::cpu ? "cpu (reference, float64 accumulation)" : "gpu";
-}
-
-// Runs the layer through run_layer and times it.
-struct Timed {
-  Device device;
-  double ms;
-};
-Timed timed_run(const LayerConfig& config, DType dtype, const HostArray& x,
-                const sepconv::Weights& weights, HostArray& y, Device device) {
-  const auto start = std::chrono::steady_clock::now();
-  const Device used = sepconv::cli::run_layer(config, dtype, x.view(), weights, y.view(), device);
-  const auto stop = std::chrono::steady_clock::now();
-  return {used, std::chrono::duration<double, std::milli>(stop - start).count()};
+std::string device_note(const sepconv::cli::RunInfo& run) {
+  if (run.device == Device::cpu) return "cpu (reference, float64 accumulation)";
+  return "gpu " + run.gpu_name + " (forward alone, median of 5 after a warm-up)";
 }
 
 // ---- the demo ------------------------------------------------------------------------------------
@@ -78,8 +65,9 @@ int demo(const Options& options) {
   const auto out = sepconv::output_shape(config, batch, length);
   HostArray y = HostArray::zeros(dtype, {out[0], out[1], out[2]});
 
-  const Timed run = timed_run(config, dtype, x, {dw.view(), pw.view(), bias.view()}, y,
-                              options.device);
+  const auto run = sepconv::cli::run_layer(config, dtype, x.view(),
+                                           {dw.view(), pw.view(), bias.view()}, y.view(),
+                                           options.device);
   double checksum = 0;
   for (std::int64_t i = 0; i < y.numel(); ++i) checksum += y.get(i);
   const auto name = std::string(to_string(dtype));
@@ -88,7 +76,7 @@ int demo(const Options& options) {
               static_cast<long long>(batch), static_cast<long long>(length),
               static_cast<long long>(channels), name.c_str());
   std::printf("  output %s %s\n", sepconv::io::shape_tuple(y.shape).c_str(), name.c_str());
-  std::printf("  device %s: %.2f ms\n", device_note(run.device), run.ms);
+  std::printf("  device %s: %.3f ms\n", device_note(run).c_str(), run.forward_ms);
   std::printf("  checksum (sum of outputs): %.6f\n", checksum);
   return 0;
 }
@@ -185,7 +173,7 @@ int run_files(const Options& o) {
                                  o.bias ? bias.view() : sepconv::ConstTensorView{}};
 
   HostArray y;
-  Timed run{};
+  sepconv::cli::RunInfo run;
   try {
     if (x.shape.size() != 3) {
       sepconv::detail::fail("x", "shape " + sepconv::io::shape_tuple(x.shape),
@@ -197,7 +185,7 @@ int run_files(const Options& o) {
     const auto out = sepconv::output_shape(config, x.shape[0], x.shape[last ? 1 : 2]);
     sepconv::validate_weights(config, dtype, x.shape[last ? 2 : 1], weights);
     y = HostArray::zeros(dtype, {out[0], out[1], out[2]});
-    run = timed_run(config, dtype, x, weights, y, o.device);
+    run = sepconv::cli::run_layer(config, dtype, x.view(), weights, y.view(), o.device);
   } catch (const sepconv::InvalidArgument& e) {
     // A weight whose shape does not fit may as well be the input's fault: name both.
     const bool weight = e.argument() == "depthwise" || e.argument() == "pointwise";
@@ -215,7 +203,7 @@ int run_files(const Options& o) {
                 std::string(to_string(dtype)).c_str());
     std::printf("  output %s %s %s\n", o.output->c_str(), sepconv::io::shape_tuple(y.shape).c_str(),
                 std::string(to_string(dtype)).c_str());
-    std::printf("  device %s: %.2f ms\n", device_note(run.device), run.ms);
+    std::printf("  device %s: %.3f ms\n", device_note(run).c_str(), run.forward_ms);
   }
   return 0;
 }

@@ -7,20 +7,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define SEPCONV_HD __host__ __device__
-#define SEPCONV_INLINE __forceinline__
-#else
-#define SEPCONV_HD
-#define SEPCONV_INLINE inline
-#endif
-// Full unrolling of loops with compile-time trip counts, in the device pass only (host compilers
-// do not know the pragma).
-#if defined(__CUDA_ARCH__)
-#define SEPCONV_UNROLL _Pragma("unroll")
-#else
-#define SEPCONV_UNROLL
-#endif
+#include "cuda/host_device.h"
 
 namespace sepconv::detail {
 
@@ -30,27 +17,27 @@ struct alignas(sizeof(T) * N) Vec {
   T v[N];
 };
 
-SEPCONV_HD SEPCONV_INLINE float to_float(float x) { return x; }
-SEPCONV_HD SEPCONV_INLINE float to_float(__half x) { return __half2float(x); }
-SEPCONV_HD SEPCONV_INLINE float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+SEPCONV_HOST_DEVICE SEPCONV_INLINE float to_float(float x) { return x; }
+SEPCONV_HOST_DEVICE SEPCONV_INLINE float to_float(__half x) { return __half2float(x); }
+SEPCONV_HOST_DEVICE SEPCONV_INLINE float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 
 template <class T>
-SEPCONV_HD SEPCONV_INLINE T from_float(float x);
+SEPCONV_HOST_DEVICE SEPCONV_INLINE T from_float(float x);
 template <>
-SEPCONV_HD SEPCONV_INLINE float from_float<float>(float x) {
+SEPCONV_HOST_DEVICE SEPCONV_INLINE float from_float<float>(float x) {
   return x;
 }
 template <>
-SEPCONV_HD SEPCONV_INLINE __half from_float<__half>(float x) {
+SEPCONV_HOST_DEVICE SEPCONV_INLINE __half from_float<__half>(float x) {
   return __float2half_rn(x);
 }
 template <>
-SEPCONV_HD SEPCONV_INLINE __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+SEPCONV_HOST_DEVICE SEPCONV_INLINE __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
   return __float2bfloat16_rn(x);
 }
 
 template <class T>
-SEPCONV_HD SEPCONV_INLINE T zero_value() {
+SEPCONV_HOST_DEVICE SEPCONV_INLINE T zero_value() {
   return from_float<T>(0.0f);
 }
 
@@ -59,19 +46,19 @@ SEPCONV_HD SEPCONV_INLINE T zero_value() {
 /// interface (tests/emulator/emulator.h).
 struct DeviceMemory {
   template <class V>
-  SEPCONV_HD SEPCONV_INLINE V load_global(const V* p) const {
+  SEPCONV_HOST_DEVICE SEPCONV_INLINE V load_global(const V* p) const {
     return *p;
   }
   template <class V>
-  SEPCONV_HD SEPCONV_INLINE void store_global(V* p, const V& v) const {
+  SEPCONV_HOST_DEVICE SEPCONV_INLINE void store_global(V* p, const V& v) const {
     *p = v;
   }
   template <class V>
-  SEPCONV_HD SEPCONV_INLINE V load_shared(const V* p) const {
+  SEPCONV_HOST_DEVICE SEPCONV_INLINE V load_shared(const V* p) const {
     return *p;
   }
   template <class V>
-  SEPCONV_HD SEPCONV_INLINE void store_shared(V* p, const V& v) const {
+  SEPCONV_HOST_DEVICE SEPCONV_INLINE void store_shared(V* p, const V& v) const {
     *p = v;
   }
 };

@@ -48,7 +48,7 @@ struct BlockCoord {
   std::int64_t group = 0;     ///< channel group index
 };
 
-SEPCONV_HD SEPCONV_INLINE BlockCoord block_coord(const DepthwisePlan& p, std::int64_t block) {
+SEPCONV_HOST_DEVICE SEPCONV_INLINE BlockCoord block_coord(const DepthwisePlan& p, std::int64_t block) {
   BlockCoord bc;
   bc.group = block % p.channel_groups;
   const std::int64_t rest = block / p.channel_groups;
@@ -66,7 +66,7 @@ struct ThreadRole {
   std::int64_t c = 0;      ///< first channel
   bool active = false;     ///< owns a real channel
 
-  SEPCONV_HD SEPCONV_INLINE ThreadRole(const DepthwisePlan& p, const BlockCoord& bc, int tid) {
+  SEPCONV_HOST_DEVICE SEPCONV_INLINE ThreadRole(const DepthwisePlan& p, const BlockCoord& bc, int tid) {
     if (Tr::kChannelsLast) {
       tc = tid % p.threads_c;
       tt = tid / p.threads_c;
@@ -81,7 +81,7 @@ struct ThreadRole {
   /// Output i of group g, relative to the tile. Consecutive outputs per thread, except the
   /// channels_first general path, where a warp's threads take consecutive outputs (conflict-free
   /// shared-memory reads along time).
-  SEPCONV_HD SEPCONV_INLINE std::int64_t output(const DepthwisePlan& p, int g, int i) const {
+  SEPCONV_HOST_DEVICE SEPCONV_INLINE std::int64_t output(const DepthwisePlan& p, int g, int i) const {
     if (!Tr::kChannelsLast && !Tr::kSliding) {
       return (static_cast<std::int64_t>(g) * p.threads_t * Tr::kSteps) + tt +
              static_cast<std::int64_t>(i) * p.threads_t;
@@ -91,7 +91,7 @@ struct ThreadRole {
 };
 
 /// Input step (may be outside [0, L): padding) staged in row u for a chunk of taps.
-SEPCONV_HD SEPCONV_INLINE std::int64_t staged_step(const DepthwisePlan& p, const BlockCoord& bc,
+SEPCONV_HOST_DEVICE SEPCONV_INLINE std::int64_t staged_step(const DepthwisePlan& p, const BlockCoord& bc,
                                                    std::int64_t chunk, std::int64_t u) {
   const std::int64_t first = (p.time_begin + bc.t0) * p.stride - p.pad_left +
                              chunk * p.tap_chunk * p.dilation;
@@ -100,7 +100,7 @@ SEPCONV_HD SEPCONV_INLINE std::int64_t staged_step(const DepthwisePlan& p, const
 }
 
 /// Row of the tile holding what output o reads with tap j of the current chunk (j - j0 given).
-SEPCONV_HD SEPCONV_INLINE std::int64_t staged_row(const DepthwisePlan& p, std::int64_t o,
+SEPCONV_HOST_DEVICE SEPCONV_INLINE std::int64_t staged_row(const DepthwisePlan& p, std::int64_t o,
                                                   std::int64_t tap_in_chunk) {
   return p.gather ? o * p.tap_chunk + tap_in_chunk : o * p.stride + tap_in_chunk * p.dilation;
 }
@@ -108,7 +108,7 @@ SEPCONV_HD SEPCONV_INLINE std::int64_t staged_row(const DepthwisePlan& p, std::i
 // ---- phase 1: stage the input rows of one chunk ------------------------------------------------
 
 template <class Tr, class Memory>
-SEPCONV_HD void load_tile(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t chunk,
+SEPCONV_HOST_DEVICE void load_tile(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t chunk,
                           int tid, unsigned char* smem, Memory& mem) {
   using T = typename Tr::Elem;
   const DepthwisePlan& p = a.plan;
@@ -170,7 +170,7 @@ SEPCONV_HD void load_tile(const DepthwiseArgs& a, const BlockCoord& bc, std::int
 
 /// Weight vector of tap j, multiplier m, channels c..c+kVec.
 template <class Tr, class Memory>
-SEPCONV_HD SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> weight(const DepthwiseArgs& a,
+SEPCONV_HOST_DEVICE SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> weight(const DepthwiseArgs& a,
                                                                  std::int64_t m, std::int64_t j,
                                                                  std::int64_t c, Memory& mem) {
   using T = typename Tr::Elem;
@@ -181,7 +181,7 @@ SEPCONV_HD SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> weight(const Depthwis
 
 /// The staged value(s) of row u for the thread's channel(s).
 template <class Tr, class Memory>
-SEPCONV_HD SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> staged(const DepthwisePlan& p,
+SEPCONV_HOST_DEVICE SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> staged(const DepthwisePlan& p,
                                                                  const ThreadRole<Tr>& r,
                                                                  const typename Tr::Elem* tile,
                                                                  std::int64_t u, Memory& mem) {
@@ -195,7 +195,7 @@ SEPCONV_HD SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> staged(const Depthwis
 /// into window[0..kSteps) with 16-byte loads (u is a multiple of kSteps and the pitch a multiple
 /// of 16 bytes, so they are aligned).
 template <class Tr, class Memory>
-SEPCONV_HD SEPCONV_INLINE void load_run(const DepthwisePlan& p, const ThreadRole<Tr>& r,
+SEPCONV_HOST_DEVICE SEPCONV_INLINE void load_run(const DepthwisePlan& p, const ThreadRole<Tr>& r,
                                         const typename Tr::Elem* tile, std::int64_t u,
                                         Vec<typename Tr::Elem, 1>* window, Memory& mem) {
   using T = typename Tr::Elem;
@@ -211,7 +211,7 @@ SEPCONV_HD SEPCONV_INLINE void load_run(const DepthwisePlan& p, const ThreadRole
 }
 
 template <class Tr, class Memory>
-SEPCONV_HD void compute_chunk(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t m, int g,
+SEPCONV_HOST_DEVICE void compute_chunk(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t m, int g,
                               std::int64_t chunk, int tid, const unsigned char* smem,
                               typename Tr::State& st, Memory& mem) {
   using T = typename Tr::Elem;
@@ -284,7 +284,7 @@ SEPCONV_HD void compute_chunk(const DepthwiseArgs& a, const BlockCoord& bc, std:
 // ---- phase 3: write the outputs -----------------------------------------------------------------
 
 template <class Tr, class Memory>
-SEPCONV_HD void store_outputs(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t m, int g,
+SEPCONV_HOST_DEVICE void store_outputs(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t m, int g,
                               int tid, const typename Tr::State& st, Memory& mem) {
   using T = typename Tr::Elem;
   constexpr int S = Tr::kSteps;
@@ -325,7 +325,7 @@ SEPCONV_HD void store_outputs(const DepthwiseArgs& a, const BlockCoord& bc, std:
 
 /// channels_first with the bias folded into the GEMM: the row of ones at q' = C*M.
 template <class Tr, class Memory>
-SEPCONV_HD void store_ones(const DepthwiseArgs& a, const BlockCoord& bc, int tid, Memory& mem) {
+SEPCONV_HOST_DEVICE void store_ones(const DepthwiseArgs& a, const BlockCoord& bc, int tid, Memory& mem) {
   using T = typename Tr::Elem;
   const DepthwisePlan& p = a.plan;
   T* row = static_cast<T*>(a.d) + bc.batch * p.d_batch_stride +
@@ -341,7 +341,7 @@ SEPCONV_HD void store_ones(const DepthwiseArgs& a, const BlockCoord& bc, int tid
 /// of the block — barrier(), smem() and memory(). Phases between two barriers may run in any
 /// interleaving of threads; the host emulator checks that they touch no shared byte in common.
 template <class Tr, class Exec>
-SEPCONV_HD void depthwise_block(const DepthwiseArgs& a, std::int64_t block, Exec& ex) {
+SEPCONV_HOST_DEVICE void depthwise_block(const DepthwiseArgs& a, std::int64_t block, Exec& ex) {
   using State = typename Tr::State;
   const DepthwisePlan& p = a.plan;
   const BlockCoord bc = block_coord(p, block);
@@ -372,7 +372,7 @@ SEPCONV_HD void depthwise_block(const DepthwiseArgs& a, std::int64_t block, Exec
 /// One CTA of the grid: blocks cta, cta + grid, ... (grid-stride, so any problem fits the grid
 /// limits), with a barrier before the next block reuses shared memory.
 template <class Tr, class Exec>
-SEPCONV_HD void depthwise_cta(const DepthwiseArgs& a, std::int64_t cta, Exec& ex) {
+SEPCONV_HOST_DEVICE void depthwise_cta(const DepthwiseArgs& a, std::int64_t cta, Exec& ex) {
   for (std::int64_t block = cta; block < a.plan.blocks; block += a.plan.grid) {
     if (block != cta) ex.barrier();
     depthwise_block<Tr>(a, block, ex);

@@ -15,28 +15,10 @@
 #include <cstdint>
 
 #include "cuda/activation.cuh"
-#include "cuda/host_device.h"
+#include "cuda/common.cuh"
 #include "host/plan.h"
 
 namespace sepconv::detail {
-
-// ---- storage <-> float -----------------------------------------------------------------------
-
-SEPCONV_HOST_DEVICE inline float to_float(float v) { return v; }
-SEPCONV_HOST_DEVICE inline float to_float(__half v) { return __half2float(v); }
-SEPCONV_HOST_DEVICE inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-/// Rounds to the storage type (round to nearest even).
-template <class S>
-SEPCONV_HOST_DEVICE S from_float(float v);
-template <>
-SEPCONV_HOST_DEVICE inline float from_float<float>(float v) { return v; }
-template <>
-SEPCONV_HOST_DEVICE inline __half from_float<__half>(float v) { return __float2half_rn(v); }
-template <>
-SEPCONV_HOST_DEVICE inline __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
 
 // ---- the rows of y ---------------------------------------------------------------------------
 

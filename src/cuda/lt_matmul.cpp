@@ -164,8 +164,8 @@ void LtMatmul::choose_algorithm(cublasLtHandle_t handle, std::size_t max_workspa
   has_algorithm_ = true;
 }
 
-void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* c, const void* bias,
-                   void* workspace, std::size_t workspace_bytes, cudaStream_t stream) {
+void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* c,
+                   void* workspace, std::size_t workspace_bytes, cudaStream_t stream) const {
   if (!has_algorithm_) {
     throw Error("sepconv: internal error: LtMatmul::run before choose_algorithm for the " +
                 shape());
@@ -178,10 +178,9 @@ void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* 
   check_aligned("B", b, plan_.align_b);
   check_aligned("y", c, plan_.align_c);
   if (has_bias()) {
-    if (bias == nullptr) fail("bias", "a null pointer", "the bias the GEMM's epilogue adds");
-    check_aligned("bias", bias, plan_.align_bias);
+    if (bias_ == nullptr) fail("bias", "no bound bias", "the bias the GEMM's epilogue adds");
+    check_aligned("bias", bias_, plan_.align_bias);
   }
-  set_bias_pointer(has_bias() ? bias : nullptr);
   const float alpha = 1.0f;
   const float beta = 0.0f;
   SEPCONV_CUBLAS_TRY(cublasLtMatmul(handle, desc_.get(), &alpha, a, a_.get(), b, b_.get(), &beta, c,

@@ -73,11 +73,10 @@ using LtOwned = std::unique_ptr<std::remove_pointer_t<Handle>, LtDeleter>;
 /// One planned pointwise GEMM, D = epilogue(op(A) op(B) [+ bias]) with C = D in place,
 /// alpha = 1, beta = 0 (C is never read).
 ///
-/// Thread safety: run() writes the bias pointer into the matmul descriptor before each call, so
-/// one LtMatmul must not be used by two threads at once: its owner serialises the calls or keeps
-/// one per thread. (cublasLtMatmul reads the descriptor during the call only, so changing it after
-/// run() returns does not affect work already enqueued or captured.) Move-only; the descriptors
-/// are destroyed with it; a moved-from LtMatmul may only be destroyed or assigned to.
+/// Thread safety: the bias pointer lives in the matmul descriptor, so it is bound once
+/// (set_bias_pointer, after choose_algorithm) and run() is const: several threads may run one
+/// LtMatmul at once with their own workspaces. Move-only; the descriptors are destroyed with it;
+/// a moved-from LtMatmul may only be destroyed or assigned to.
 class LtMatmul {
  public:
   /// Builds the matmul descriptor, the four layouts and the heuristic preference. Needs no GPU.
@@ -103,18 +102,20 @@ class LtMatmul {
   /// Workspace bytes the pinned algorithm needs (0 before choose_algorithm).
   [[nodiscard]] std::size_t workspace_size() const noexcept { return workspace_size_; }
 
-  /// Writes the bias pointer into the descriptor (nullptr clears it). run() does this itself;
-  /// the host emulator calls it to bind a host bias.
+  /// Binds the bias the epilogue adds (F elements of the output type; the layer's device bias,
+  /// or a host bias for the emulator) into the descriptor; nullptr clears it.
   void set_bias_pointer(const void* bias);
+  /// The bound bias.
+  [[nodiscard]] const void* bias_pointer() const noexcept { return bias_; }
 
   /// Enqueues the GEMM on `stream`: a, b, c are device pointers of the plan's A, B and C = D
-  /// (a_is_weights says which of A and B is the pointwise matrix), bias the device bias (F
-  /// elements) when has_bias(), else ignored. No allocation and no synchronisation, so it can be
-  /// captured in a CUDA graph. Throws (before enqueueing anything) when no algorithm was chosen,
-  /// the workspace is smaller than workspace_size(), or a pointer is less aligned than the plan
-  /// promised; CublasError when cuBLASLt fails.
-  void run(cublasLtHandle_t handle, const void* a, const void* b, void* c, const void* bias,
-           void* workspace, std::size_t workspace_bytes, cudaStream_t stream);
+  /// (a_is_weights says which of A and B is the pointwise matrix); the bias is the bound one.
+  /// No allocation and no synchronisation, so it can be captured in a CUDA graph. Throws (before
+  /// enqueueing anything) when no algorithm was chosen, no bias is bound although the epilogue
+  /// adds one, the workspace is smaller than workspace_size(), or a pointer is less aligned than
+  /// the plan promised; CublasError when cuBLASLt fails.
+  void run(cublasLtHandle_t handle, const void* a, const void* b, void* c, void* workspace,
+           std::size_t workspace_bytes, cudaStream_t stream) const;
 
   /// "m x n x k GEMM (batch b), dtype, math, lda/ldb/ldc, epilogue": for messages.
   [[nodiscard]] std::string shape() const;
@@ -129,6 +130,7 @@ class LtMatmul {
   cublasLtMatmulAlgo_t algorithm_{};
   bool has_algorithm_ = false;
   std::size_t workspace_size_ = 0;
+  const void* bias_ = nullptr;
 };
 
 }  // namespace sepconv::detail

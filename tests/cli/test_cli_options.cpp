@@ -7,6 +7,7 @@
 #include "run_layer.h"
 #include "sepconv/error.h"
 #include "sepconv/reference.h"
+#include "support/device.h"
 #include "support/host_tensor.h"
 
 namespace sepconv::cli {
@@ -128,24 +129,27 @@ class RunLayer : public ::testing::Test {
 };
 
 TEST_F(RunLayer, CpuIsTheReference) {
-  EXPECT_EQ(run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::cpu),
+  EXPECT_EQ(run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::cpu).device,
             Device::cpu);
   test::HostTensor expected = test::poisoned_output(config, 2, 6, DType::f32);
   reference::forward(config, x.view(), weights.view(), expected.view());
   EXPECT_EQ(y.values(), expected.values());
 }
 
-TEST_F(RunLayer, AutoRunsOnTheCpuForNow) {
-  EXPECT_EQ(run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::automatic),
-            Device::cpu);
+TEST_F(RunLayer, AutoRunsOnTheGpuWhenThereIsOne) {
+  const Device expected = test::gpu_available() ? Device::gpu : Device::cpu;
+  EXPECT_EQ(run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::automatic).device,
+            expected);
 }
 
-TEST_F(RunLayer, GpuIsNotBuiltYet) {
+TEST_F(RunLayer, GpuWithoutAUsableDeviceIsAClearError) {
+  if (test::gpu_available()) GTEST_SKIP() << "a CUDA device is present: --device gpu runs";
   try {
     (void)run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::gpu);
-    ADD_FAILURE();
+    ADD_FAILURE() << "--device gpu ran without a GPU";
   } catch (const Unsupported& e) {
-    EXPECT_NE(std::string(e.what()).find("GPU path is not built yet"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("--device gpu"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos) << e.what();
   }
 }
 

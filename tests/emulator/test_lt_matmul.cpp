@@ -149,7 +149,7 @@ TEST(LtMatmul, RunRefusesBeforeAnAlgorithmIsChosen) {
   g.n = 2;
   g.k = g.ldb = 3;
   LtMatmul lt(g);
-  EXPECT_THROW(lt.run(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr),
+  EXPECT_THROW(lt.run(nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr),
                sepconv::Error);
 }
 

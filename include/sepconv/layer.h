@@ -1,0 +1,166 @@
+// sepconv — the GPU layer: Context (device, cuBLASLt handle, plans, workspace) and
+// SeparableConv1D (device weights, forward). Available when SEPCONV_WITH_CUDA is 1.
+//
+//   sepconv::Context ctx(/*device=*/0);
+//   sepconv::SeparableConv1D layer(ctx, cfg, /*in_channels=*/256);
+//   layer.set_weights({dw, pw, bias});                 // Keras layouts, host or device views
+//   ctx.reserve(layer, /*max_batch=*/32, /*max_length=*/4096);   // all allocation happens here
+//   layer.forward(x, y, stream);                       // device views; stream-ordered
+//
+// Streams and graphs: forward() enqueues work on the caller's stream and returns; it never
+// allocates device memory, copies to the host or synchronises, so it can be captured into a CUDA
+// graph and replayed. The first forward of a new shape plans it on the host (cuBLASLt's heuristic
+// query); run one forward of each shape before capturing to keep capture free of host work.
+//
+// Workspace and concurrency: a forward needs device scratch memory for the depthwise result and
+// cuBLASLt (`workspace_size`). The Context owns one workspace, sized by `reserve`; forwards that
+// use it must not run concurrently (one stream at a time, or streams ordered by events). For
+// concurrent forwards on several streams or threads, give each its own workspace (`Workspace`,
+// or any device buffer) with the forward overload that takes one. A call larger than the
+// workspace allows is processed in chunks of batches, then of output steps, that fit; softmax /
+// log_softmax of a channels_first layer reduce along time and are never split along time: if one
+// whole sample does not fit, forward throws InvalidArgument("workspace") before doing anything.
+// `reserve` reallocates the Context's workspace: it invalidates CUDA graphs captured before it.
+//
+// Thread safety: a Context and its layers may be used from several threads at once (plans are
+// cached under a lock) as long as concurrent forwards use distinct workspaces; set_weights and
+// reserve must not run concurrently with forwards of the same layer / context.
+//
+// Errors: InvalidArgument for bad arguments (before anything is enqueued); CudaError and
+// CublasError name the failing call and its status.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sepconv/config.h"
+#include "sepconv/export.h"
+#include "sepconv/tensor.h"
+#include "sepconv/types.h"
+
+namespace sepconv {
+
+/// How a layer computes, beyond the Keras arguments.
+struct Precision {
+  /// Storage type of input, weights and output. The depthwise kernel accumulates in float32 and
+  /// the GEMM's compute type is float32 (tensor cores for float16 / bfloat16).
+  DType dtype = DType::f32;
+  /// float32 layers: exact float32 GEMM or TF32 tensor cores.
+  MathMode math = MathMode::exact;
+};
+
+/// Context options.
+struct ContextOptions {
+  /// Most plans (shapes) kept per context; the least recently used is dropped beyond it.
+  std::size_t plan_cache_capacity = 64;
+  /// Most cuBLASLt workspace a GEMM algorithm may use (the algorithm's actual need is what
+  /// workspace_size counts).
+  std::size_t max_gemm_workspace = 32u << 20;
+};
+
+class SeparableConv1D;
+
+/// One CUDA device: its cuBLASLt handle, the plan cache and (after `reserve`) a workspace.
+/// Constructing it makes no change to the calling thread's current device.
+class SEPCONV_EXPORT Context {
+ public:
+  /// Throws CudaError when the device does not exist or has no usable driver.
+  explicit Context(int device = 0, const ContextOptions& options = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  Context(Context&&) noexcept;
+  Context& operator=(Context&&) noexcept;
+
+  [[nodiscard]] int device() const noexcept;
+  /// Grows the context's workspace to what `layer` needs for `max_batch` x `max_length` (the
+  /// largest over all reserve calls) and plans that shape. Allocates (synchronously); invalidates
+  /// graphs captured before it.
+  void reserve(const SeparableConv1D& layer, std::int64_t max_batch, std::int64_t max_length);
+  /// Bytes of the context's workspace (0 before reserve).
+  [[nodiscard]] std::size_t workspace_bytes() const noexcept;
+  /// A short description of the device.
+  [[nodiscard]] std::string describe() const;
+
+  struct Impl;
+  /// Internal.
+  [[nodiscard]] Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Owned device memory for a forward's workspace (RAII).
+class SEPCONV_EXPORT Workspace {
+ public:
+  Workspace() = default;
+  /// Allocates `bytes` on the context's device. Throws CudaError.
+  Workspace(const Context& context, std::size_t bytes);
+  ~Workspace();
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  Workspace(Workspace&& other) noexcept;
+  Workspace& operator=(Workspace&& other) noexcept;
+  [[nodiscard]] void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  int device_ = 0;
+};
+
+/// Keras SeparableConv1D on the GPU. Weights live on the context's device.
+class SEPCONV_EXPORT SeparableConv1D {
+ public:
+  /// Validates the config (InvalidArgument) and allocates the device weights (uninitialised until
+  /// set_weights). The context must outlive the layer.
+  SeparableConv1D(Context& context, const LayerConfig& config, std::int64_t in_channels,
+                  const Precision& precision = {});
+  ~SeparableConv1D();
+  SeparableConv1D(const SeparableConv1D&) = delete;
+  SeparableConv1D& operator=(const SeparableConv1D&) = delete;
+  SeparableConv1D(SeparableConv1D&&) noexcept;
+  SeparableConv1D& operator=(SeparableConv1D&&) noexcept;
+
+  /// Sets the weights from Keras layouts: depthwise (k, C, M), pointwise (1, C*M, F), bias (F) or
+  /// empty per use_bias; host or device views of the layer's dtype, any strides. Synchronous (not
+  /// for capture). Throws InvalidArgument naming the weight.
+  void set_weights(const Weights& weights);
+
+  /// y = layer(x) on `stream`. x: (B, L, C) or (B, C, L), y: output_shape(config, B, L), device
+  /// views of the layer's dtype; the contiguous axis (channels / time) must have stride 1; other
+  /// strides are free (a strided y uses a strided-batched GEMM). Uses the context's workspace.
+  void forward(ConstTensorView x, TensorView y, cudaStream_t stream = nullptr) const;
+  /// The same with a caller-provided workspace (device memory, 256-byte aligned), for
+  /// concurrent forwards.
+  void forward(ConstTensorView x, TensorView y, void* workspace, std::size_t workspace_bytes,
+               cudaStream_t stream = nullptr) const;
+
+  /// Workspace bytes a forward of `batch` x `length` needs to run in one piece.
+  [[nodiscard]] std::size_t workspace_size(std::int64_t batch, std::int64_t length) const;
+  /// What a forward of `batch` x `length` runs (plans, kernels, GEMM, chunks), for people.
+  [[nodiscard]] std::string describe(std::int64_t batch, std::int64_t length) const;
+
+  [[nodiscard]] const LayerConfig& config() const noexcept;
+  [[nodiscard]] std::int64_t in_channels() const noexcept;
+  [[nodiscard]] const Precision& precision() const noexcept;
+  [[nodiscard]] Context& context() const noexcept;
+
+  struct Impl;
+  /// Internal.
+  [[nodiscard]] Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// True when a CUDA device is usable. Never raises and leaves no error to be picked up by
+/// cudaGetLastError (without a driver cudaGetDeviceCount fails with error 35).
+[[nodiscard]] SEPCONV_EXPORT bool cuda_device_available() noexcept;
+
+}  // namespace sepconv

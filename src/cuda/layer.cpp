@@ -1,0 +1,419 @@
+// The GPU layer: Context (device, cuBLASLt handle, plan cache, workspace) and SeparableConv1D
+// (device weights, forward).
+#include "sepconv/layer.h"
+
+#include <atomic>
+#include <list>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "cuda/check.h"
+#include "cuda/device.h"
+#include "cuda/executor.h"
+#include "cuda/nvtx.h"
+#include "host/checks.h"
+#include "host/chunks.h"
+#include "host/pack.h"
+
+namespace sepconv {
+
+using detail::BoundPlan;
+using detail::DeviceBuffer;
+using detail::DeviceGuard;
+using detail::fail;
+using detail::str;
+
+bool cuda_device_available() noexcept {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    static_cast<void>(cudaGetLastError());  // clear it: nobody should mistake it for a kernel's
+    return false;
+  }
+  return count > 0;
+}
+
+// ---- Context --------------------------------------------------------------------------------
+
+namespace {
+
+// Everything a plan depends on: the layer and the request.
+using PlanKey = std::vector<std::int64_t>;
+
+PlanKey plan_key(std::uint64_t layer, const detail::PlanRequest& r) {
+  return {static_cast<std::int64_t>(layer), r.batch, r.length, r.window.batch_count,
+          r.window.time_count, r.x_strides[0], r.x_strides[1], r.x_strides[2], r.y_strides[0],
+          r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align};
+}
+
+std::atomic<std::uint64_t> next_layer_id{1};
+
+}  // namespace
+
+struct Context::Impl {
+  int device = 0;
+  ContextOptions options;
+  detail::DeviceLimits limits;
+  std::string name;
+  cublasLtHandle_t handle = nullptr;
+  DeviceBuffer workspace;
+
+  // Bounded LRU cache of plans; most recently used at the front.
+  std::mutex mutex;
+  std::list<std::pair<PlanKey, std::shared_ptr<BoundPlan>>> plans;
+  std::map<PlanKey, decltype(plans)::iterator> index;
+
+  std::shared_ptr<BoundPlan> plan(std::uint64_t layer, const detail::PlanRequest& request,
+                                  const void* bias) {
+    const PlanKey key = plan_key(layer, request);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = index.find(key); it != index.end()) {
+      plans.splice(plans.begin(), plans, it->second);
+      return it->second->second;
+    }
+    detail::Plan p = detail::make_plan(request, limits);
+    auto bound = std::make_shared<BoundPlan>(BoundPlan{p, detail::LtMatmul(p.gemm)});
+    bound->matmul.choose_algorithm(handle, options.max_gemm_workspace);
+    bound->matmul.set_bias_pointer(bias);
+    plans.emplace_front(key, bound);
+    index[key] = plans.begin();
+    while (plans.size() > options.plan_cache_capacity) {
+      index.erase(plans.back().first);
+      plans.pop_back();
+    }
+    return bound;
+  }
+
+  void forget(std::uint64_t layer) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = plans.begin(); it != plans.end();) {
+      if (it->first.front() == static_cast<std::int64_t>(layer)) {
+        index.erase(it->first);
+        it = plans.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+};
+
+Context::Context(int device, const ContextOptions& options) : impl_(std::make_unique<Impl>()) {
+  int count = 0;
+  SEPCONV_CUDA_TRY(cudaGetDeviceCount(&count));
+  if (device < 0 || device >= count) {
+    fail("device", std::to_string(device), str("a device index in [0, ", count, ")"));
+  }
+  if (options.plan_cache_capacity == 0) {
+    fail("plan_cache_capacity", "0", "at least 1");
+  }
+  DeviceGuard guard(device);
+  impl_->device = device;
+  impl_->options = options;
+  impl_->limits = detail::read_device_limits(device);
+  cudaDeviceProp prop{};
+  SEPCONV_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
+  impl_->name = str(prop.name, " (sm_", prop.major, prop.minor, ", ", impl_->limits.multiprocessors,
+                    " SMs, ", prop.totalGlobalMem >> 20, " MiB)");
+  SEPCONV_CUBLAS_TRY(cublasLtCreate(&impl_->handle));
+}
+
+Context::~Context() {
+  if (impl_ && impl_->handle != nullptr) static_cast<void>(cublasLtDestroy(impl_->handle));
+}
+
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+
+int Context::device() const noexcept { return impl_->device; }
+
+std::size_t Context::workspace_bytes() const noexcept { return impl_->workspace.bytes(); }
+
+std::string Context::describe() const {
+  return str("device ", impl_->device, ": ", impl_->name, ", cuBLASLt ", cublasLtGetVersion(),
+             ", workspace ", workspace_bytes(), " bytes");
+}
+
+void Context::reserve(const SeparableConv1D& layer, std::int64_t max_batch,
+                      std::int64_t max_length) {
+  if (&layer.context() != this) {
+    fail("layer", "a layer of another Context", "a layer built with this Context");
+  }
+  const std::size_t bytes = layer.workspace_size(max_batch, max_length);
+  if (bytes <= impl_->workspace.bytes()) return;
+  DeviceGuard guard(impl_->device);
+  impl_->workspace.release();
+  impl_->workspace = DeviceBuffer(bytes);
+}
+
+// ---- Workspace --------------------------------------------------------------------------------
+
+Workspace::Workspace(const Context& context, std::size_t bytes) : bytes_(bytes) {
+  device_ = context.device();
+  DeviceGuard guard(device_);
+  if (bytes > 0) SEPCONV_CUDA_TRY(cudaMalloc(&data_, bytes));
+}
+
+Workspace::~Workspace() {
+  if (data_ != nullptr) static_cast<void>(cudaFree(data_));
+}
+
+Workspace::Workspace(Workspace&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)),
+      device_(other.device_) {}
+
+Workspace& Workspace::operator=(Workspace&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) static_cast<void>(cudaFree(data_));
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+    device_ = other.device_;
+  }
+  return *this;
+}
+
+// ---- SeparableConv1D ----------------------------------------------------------------------------
+
+struct SeparableConv1D::Impl {
+  Context* context = nullptr;
+  LayerConfig config;
+  std::int64_t in_channels = 0;
+  Precision precision;
+  std::uint64_t id = 0;
+  detail::BiasMode bias_mode = detail::BiasMode::none;
+  DeviceBuffer depthwise;  // W[m][j][c]
+  DeviceBuffer pointwise;  // Wp' (K, F)
+  DeviceBuffer bias;       // (F)
+  bool weights_set = false;
+
+  // Views of the device weights in Keras shapes: validate_forward checks y against them.
+  [[nodiscard]] Weights weight_views() const {
+    const DType t = precision.dtype;
+    const std::int64_t cm = in_channels * config.depth_multiplier;
+    Weights w;
+    w.depthwise = contiguous_view(static_cast<const void*>(depthwise.data()), t,
+                                  {config.kernel_size, in_channels, config.depth_multiplier});
+    w.pointwise = contiguous_view(static_cast<const void*>(pointwise.data()), t, {1, cm, config.filters});
+    if (config.use_bias) {
+      w.bias = contiguous_view(static_cast<const void*>(bias.data()), t, {config.filters});
+    }
+    return w;
+  }
+
+  [[nodiscard]] detail::DeviceWeights device_weights() const {
+    return {depthwise.data(), pointwise.data(), config.use_bias ? bias.data() : nullptr};
+  }
+
+  // The request of a window of a forward with these views.
+  [[nodiscard]] detail::PlanRequest request(const ConstTensorView& x, const ConstTensorView& y,
+                                            const detail::LaunchWindow& w) const {
+    detail::PlanRequest r;
+    r.config = config;
+    r.dtype = precision.dtype;
+    r.math = precision.math;
+    r.batch = x.shape[0];
+    r.length = config.data_format == DataFormat::channels_last ? x.shape[1] : x.shape[2];
+    r.in_channels = in_channels;
+    r.window = {0, w.batch_count, 0, w.time_count};
+    const auto e = static_cast<std::int64_t>(dtype_size(precision.dtype));
+    const bool last = config.data_format == DataFormat::channels_last;
+    for (int i = 0; i < 3; ++i) {
+      r.x_strides[i] = x.strides[i];
+      r.y_strides[i] = y.strides[i];
+    }
+    auto align = [](const void* p, std::int64_t bytes) {
+      return detail::alignment_of(reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uint64_t>(bytes));
+    };
+    r.x_align = align(x.data, w.batch_begin * x.strides[0] * e);
+    r.y_align = align(y.data, (w.batch_begin * y.strides[0] +
+                               w.time_begin * (last ? y.strides[1] : y.strides[2])) * e);
+    r.bias_align = config.use_bias ? align(bias.data(), 0) : 256;
+    return r;
+  }
+
+  [[nodiscard]] std::shared_ptr<BoundPlan> plan(const detail::PlanRequest& r) const {
+    return context->impl().plan(id, r, config.use_bias ? bias.data() : nullptr);
+  }
+
+  // Contiguous views of a batch x length problem (for sizing and describing).
+  struct Shapes {
+    ConstTensorView x;
+    ConstTensorView y;
+  };
+  [[nodiscard]] Shapes contiguous(std::int64_t batch, std::int64_t length) const {
+    const auto xs = input_shape(config, batch, length, in_channels);
+    const auto ys = output_shape(config, batch, length);
+    const void* base = reinterpret_cast<const void*>(std::uintptr_t{256});  // 256-byte aligned
+    return {contiguous_view(base, precision.dtype, {xs[0], xs[1], xs[2]}),
+            contiguous_view(base, precision.dtype, {ys[0], ys[1], ys[2]})};
+  }
+
+  [[nodiscard]] std::vector<detail::LaunchWindow> windows(const ConstTensorView& x,
+                                                          const ConstTensorView& y,
+                                                          std::size_t available) const {
+    const std::int64_t lout = config.data_format == DataFormat::channels_last ? y.shape[1] : y.shape[2];
+    const bool time_splittable = !(is_row_reduction(config.activation) &&
+                                   config.data_format == DataFormat::channels_first);
+    return detail::split_into_windows(
+        x.shape[0], lout, time_splittable, available,
+        [&](std::int64_t batches, std::int64_t steps) {
+          return plan(request(x, y, {0, batches, 0, steps}))->workspace_bytes();
+        });
+  }
+};
+
+SeparableConv1D::SeparableConv1D(Context& context, const LayerConfig& config,
+                                 std::int64_t in_channels, const Precision& precision)
+    : impl_(std::make_unique<Impl>()) {
+  validate(config);
+  if (in_channels <= 0) {
+    fail("in_channels", std::to_string(in_channels), "a strictly positive integer");
+  }
+  if (precision.math == MathMode::tf32 && precision.dtype != DType::f32) {
+    fail("precision", str("math mode tf32 with dtype ", to_string(precision.dtype)),
+         "tf32 only for float32 layers (float16/bfloat16 GEMMs always use tensor cores)");
+  }
+  Impl& m = *impl_;
+  m.context = &context;
+  m.config = config;
+  m.in_channels = in_channels;
+  m.precision = precision;
+  m.id = next_layer_id++;
+  m.bias_mode = !config.use_bias ? detail::BiasMode::none
+                : config.data_format == DataFormat::channels_last ? detail::BiasMode::gemm_epilogue
+                                                                  : detail::BiasMode::ones_row;
+  const auto e = dtype_size(precision.dtype);
+  const auto cm = detail::checked_mul(in_channels, config.depth_multiplier, "depth_multiplier");
+  const auto k_rows = cm + (m.bias_mode == detail::BiasMode::ones_row ? 1 : 0);
+  DeviceGuard guard(context.device());
+  m.depthwise = DeviceBuffer(static_cast<std::size_t>(config.kernel_size * cm) * e);
+  m.pointwise = DeviceBuffer(static_cast<std::size_t>(k_rows * config.filters) * e);
+  if (config.use_bias) m.bias = DeviceBuffer(static_cast<std::size_t>(config.filters) * e);
+}
+
+SeparableConv1D::~SeparableConv1D() {
+  if (impl_ && impl_->context != nullptr) impl_->context->impl().forget(impl_->id);
+}
+
+SeparableConv1D::SeparableConv1D(SeparableConv1D&&) noexcept = default;
+SeparableConv1D& SeparableConv1D::operator=(SeparableConv1D&&) noexcept = default;
+
+const LayerConfig& SeparableConv1D::config() const noexcept { return impl_->config; }
+std::int64_t SeparableConv1D::in_channels() const noexcept { return impl_->in_channels; }
+const Precision& SeparableConv1D::precision() const noexcept { return impl_->precision; }
+Context& SeparableConv1D::context() const noexcept { return *impl_->context; }
+
+namespace {
+
+// A host copy of a weight view (device views are copied down first), with its original strides.
+struct HostCopy {
+  std::vector<unsigned char> bytes;
+  ConstTensorView view;
+};
+
+HostCopy host_copy(const ConstTensorView& v) {
+  HostCopy h;
+  h.view = v;
+  if (v.empty() || v.numel() == 0) return h;
+  if (detail::memory_kind(v.data) == detail::MemoryKind::host) return h;
+  const auto range = detail::byte_range(v);
+  h.bytes.resize(range.end - range.begin);
+  SEPCONV_CUDA_TRY(cudaMemcpy(h.bytes.data(), v.data, h.bytes.size(), cudaMemcpyDeviceToHost));
+  h.view.data = h.bytes.data();
+  return h;
+}
+
+void upload(const DeviceBuffer& dst, const std::vector<unsigned char>& src) {
+  SEPCONV_CUDA_TRY(cudaMemcpy(dst.data(), src.data(), src.size(), cudaMemcpyHostToDevice));
+}
+
+}  // namespace
+
+void SeparableConv1D::set_weights(const Weights& weights) {
+  Impl& m = *impl_;
+  validate_weights(m.config, m.precision.dtype, m.in_channels, weights);
+  DeviceGuard guard(m.context->device());
+  const HostCopy dw = host_copy(weights.depthwise);
+  const HostCopy pw = host_copy(weights.pointwise);
+  const HostCopy bias = host_copy(weights.bias);
+  upload(m.depthwise, detail::pack_depthwise(m.config, m.in_channels, dw.view));
+  upload(m.pointwise,
+         detail::pack_pointwise(m.config, m.in_channels, pw.view, bias.view, m.bias_mode));
+  if (m.config.use_bias) {
+    const auto e = static_cast<std::int64_t>(dtype_size(m.precision.dtype));
+    std::vector<unsigned char> b(static_cast<std::size_t>(m.config.filters * e));
+    for (std::int64_t f = 0; f < m.config.filters; ++f) {
+      detail::store_element(b.data(), m.precision.dtype, f,
+                            detail::load_element(bias.view.data, bias.view.dtype, bias.view.offset(f)));
+    }
+    upload(m.bias, b);
+  }
+  m.weights_set = true;
+}
+
+std::size_t SeparableConv1D::workspace_size(std::int64_t batch, std::int64_t length) const {
+  if (batch < 0) fail("batch", std::to_string(batch), "a batch >= 0");
+  if (batch == 0) return 0;
+  const Impl& m = *impl_;
+  DeviceGuard guard(m.context->device());
+  const auto s = m.contiguous(batch, length);
+  const std::int64_t lout = output_length(m.config, length);
+  return m.plan(m.request(s.x, s.y, {0, batch, 0, lout}))->workspace_bytes();
+}
+
+std::string SeparableConv1D::describe(std::int64_t batch, std::int64_t length) const {
+  const Impl& m = *impl_;
+  DeviceGuard guard(m.context->device());
+  const auto s = m.contiguous(batch, length);
+  const std::int64_t lout = output_length(m.config, length);
+  const auto bound = m.plan(m.request(s.x, s.y, {0, batch, 0, lout}));
+  std::ostringstream o;
+  o << m.context->describe() << "\n" << bound->plan.describe() << "  cuBLASLt: "
+    << bound->matmul.shape() << ", algorithm workspace " << bound->matmul.workspace_size()
+    << " bytes; forward workspace " << bound->workspace_bytes() << " bytes\n";
+  return o.str();
+}
+
+void SeparableConv1D::forward(ConstTensorView x, TensorView y, cudaStream_t stream) const {
+  Context::Impl& c = impl_->context->impl();
+  if (c.workspace.bytes() == 0) {
+    fail("workspace", "none: the context has no workspace",
+         "Context::reserve(layer, max_batch, max_length) before forward, or the forward overload "
+         "that takes a workspace");
+  }
+  forward(x, y, c.workspace.data(), c.workspace.bytes(), stream);
+}
+
+void SeparableConv1D::forward(ConstTensorView x, TensorView y, void* workspace,
+                              std::size_t workspace_bytes, cudaStream_t stream) const {
+  const Impl& m = *impl_;
+  detail::ScopedRange range("sepconv::forward");
+  if (!m.weights_set) fail("weights", "no weights", "set_weights before the first forward");
+  const ProblemShape shape = validate_forward(m.config, m.precision.dtype, x, m.weight_views(), y);
+  if (shape.batch == 0) return;
+  for (const auto& [name, view] : {std::pair<const char*, ConstTensorView>{"x", x}, {"y", y}}) {
+    int owner = -1;
+    const auto kind = detail::memory_kind(view.data, &owner);
+    if (kind == detail::MemoryKind::host) {
+      fail(name, "host memory", "device (or managed) memory of the layer's device");
+    }
+    if (kind == detail::MemoryKind::device && owner != m.context->device()) {
+      fail(name, str("memory of device ", owner), str("memory of device ", m.context->device()));
+    }
+  }
+  if (reinterpret_cast<std::uintptr_t>(workspace) % 256 != 0) {
+    fail("workspace", "a pointer not 256-byte aligned", "cudaMalloc'd (256-byte aligned) memory");
+  }
+  DeviceGuard guard(m.context->device());
+  const auto windows = m.windows(x, y, workspace == nullptr ? 0 : workspace_bytes);
+  const cublasLtHandle_t handle = m.context->impl().handle;
+  for (const auto& w : windows) {
+    const auto bound = m.plan(m.request(x, y, w));
+    detail::run_window(*bound, w.batch_begin, w.time_begin, x, y, m.device_weights(), workspace,
+                       workspace_bytes, handle, stream);
+  }
+}
+
+}  // namespace sepconv

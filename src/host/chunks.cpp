@@ -1,0 +1,73 @@
+#include "host/chunks.h"
+
+#include "checks.h"
+
+namespace sepconv::detail {
+namespace {
+
+// Windows of `per_batch` batches x `per_step` steps covering the problem.
+std::vector<LaunchWindow> tile(std::int64_t batch, std::int64_t steps, std::int64_t per_batch,
+                               std::int64_t per_step) {
+  std::vector<LaunchWindow> windows;
+  for (std::int64_t b = 0; b < batch; b += per_batch) {
+    for (std::int64_t t = 0; t < steps; t += per_step) {
+      windows.push_back({b, std::min(per_batch, batch - b), t, std::min(per_step, steps - t)});
+    }
+  }
+  return windows;
+}
+
+bool all_fit(const std::vector<LaunchWindow>& windows, std::size_t available,
+             const WorkspaceNeed& need) {
+  for (const auto& w : windows) {
+    if (need(w.batch_count, w.time_count) > available) return false;
+  }
+  return true;
+}
+
+// The largest n in [1, hi] with fits(n), assuming fits(1); binary search.
+template <class Fits>
+std::int64_t largest(std::int64_t hi, Fits&& fits) {
+  std::int64_t lo = 1;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(mid)) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
+std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t out_length,
+                                             bool time_splittable, std::size_t available,
+                                             const WorkspaceNeed& need) {
+  if (batch == 0) return {};
+  if (need(batch, out_length) <= available) return {{0, batch, 0, out_length}};
+  if (need(1, out_length) <= available) {
+    std::int64_t per = largest(batch, [&](std::int64_t n) { return need(n, out_length) <= available; });
+    for (; per >= 1; --per) {  // a smaller remainder window may need more (another algorithm)
+      auto windows = tile(batch, out_length, per, out_length);
+      if (all_fit(windows, available, need)) return windows;
+    }
+  }
+  if (!time_splittable) {
+    fail("workspace", str(available, " bytes"),
+         str("at least ", need(1, out_length),
+             " bytes: softmax/log_softmax along time needs one whole sample per window"));
+  }
+  if (need(1, 1) > available) {
+    fail("workspace", str(available, " bytes"), str("at least ", need(1, 1), " bytes"));
+  }
+  std::int64_t per = largest(out_length, [&](std::int64_t n) { return need(1, n) <= available; });
+  for (; per >= 1; --per) {
+    auto windows = tile(batch, out_length, 1, per);
+    if (all_fit(windows, available, need)) return windows;
+  }
+  fail("workspace", str(available, " bytes"), str("at least ", need(1, 1), " bytes"));
+}
+
+}  // namespace sepconv::detail

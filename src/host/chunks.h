@@ -1,0 +1,28 @@
+// Splitting a forward into windows that fit a workspace: first along the batch, then (one sample
+// at a time) along the output steps, never along time when softmax / log_softmax of a
+// channels_first layer needs whole rows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "host/plan.h"
+
+namespace sepconv::detail {
+
+/// Workspace bytes a window of `batches` x `steps` needs.
+using WorkspaceNeed = std::function<std::size_t(std::int64_t batches, std::int64_t steps)>;
+
+/// The windows covering `batch` x `out_length` outputs, each needing at most `available` bytes:
+/// one window when everything fits; else as many batches per window as fit; else one batch per
+/// window and as many steps as fit (only when `time_splittable`). Throws InvalidArgument
+/// ("workspace") naming the bytes needed when not even one step (or one whole sample, when time
+/// cannot be split) fits. `need` may be non-monotone (cuBLASLt's algorithm differs per shape):
+/// every window returned is checked with it.
+std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t out_length,
+                                             bool time_splittable, std::size_t available,
+                                             const WorkspaceNeed& need);
+
+}  // namespace sepconv::detail

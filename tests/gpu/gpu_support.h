@@ -1,0 +1,63 @@
+// Support for the GPU tests: one skip message when there is no device, device mirrors of host
+// tensors, streams.
+#pragma once
+
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "cuda/check.h"
+#include "cuda/device.h"
+#include "sepconv/layer.h"
+#include "support/host_tensor.h"
+
+namespace sepconv::test {
+
+/// The exit status CTest reads as "skipped" (SKIP_RETURN_CODE): a GPU test binary without a device
+/// prints one message and exits with it.
+inline constexpr int kSkipExitCode = 77;
+
+/// A device copy of a HostTensor's whole allocation, with a view at the same offset and strides,
+/// so strided (sliced) views and their untouched surroundings travel both ways.
+class DeviceMirror {
+ public:
+  explicit DeviceMirror(const HostTensor& host) : buffer_(host.bytes().size()) { upload(host); }
+  void upload(const HostTensor& host) {
+    SEPCONV_CUDA_TRY(cudaMemcpy(buffer_.data(), host.bytes().data(), host.bytes().size(),
+                                cudaMemcpyHostToDevice));
+    const ConstTensorView v = host.view();
+    view_ = {static_cast<unsigned char*>(buffer_.data()) +
+                 (static_cast<const unsigned char*>(v.data) - host.bytes().data()),
+             v.dtype, v.rank, v.shape, v.strides};
+  }
+  /// Copies the device allocation back into `host` (the same allocation size).
+  void download(HostTensor& host) const {
+    SEPCONV_CUDA_TRY(cudaMemcpy(const_cast<unsigned char*>(host.bytes().data()), buffer_.data(),
+                                host.bytes().size(), cudaMemcpyDeviceToHost));
+  }
+  [[nodiscard]] TensorView view() const { return view_; }
+
+ private:
+  detail::DeviceBuffer buffer_;
+  TensorView view_;
+};
+
+/// An owned CUDA stream.
+class Stream {
+ public:
+  Stream() { SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~Stream() { static_cast<void>(cudaStreamDestroy(stream_)); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  [[nodiscard]] cudaStream_t get() const { return stream_; }
+  void sync() const { SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream_)); }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+/// main() of a GPU test binary: one clear message and kSkipExitCode without a device.
+int run_gpu_tests(int argc, char** argv, const char* suite);
+
+}  // namespace sepconv::test

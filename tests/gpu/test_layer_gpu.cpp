@@ -1,0 +1,225 @@
+// The GPU layer for users (label gpu): forward against the reference, CUDA-graph capture and
+// replay, two threads on two streams, calls processed in chunks, and the API's errors.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "gpu_support.h"
+#include "sepconv/accuracy.h"
+#include "sepconv/reference.h"
+
+namespace sepconv::test {
+namespace {
+
+LayerConfig layer_config(DataFormat format, Activation activation = Activation::gelu) {
+  LayerConfig c;
+  c.filters = 24;
+  c.kernel_size = 7;
+  c.padding = Padding::same;
+  c.data_format = format;
+  c.depth_multiplier = 2;
+  c.activation = activation;
+  return c;
+}
+
+// A layer with random weights and the host copies of them.
+struct Fixture {
+  Context context{0};
+  LayerConfig config;
+  std::int64_t channels = 12;
+  HostWeights weights;
+  SeparableConv1D layer;
+
+  explicit Fixture(const LayerConfig& c, std::uint64_t seed = 1, DType dtype = DType::f32)
+      : config(c), weights(make_weights(c, channels, dtype, seed)),
+        layer(context, c, channels, Precision{dtype, MathMode::exact}) {
+    layer.set_weights(weights.view());
+  }
+  static HostWeights make_weights(const LayerConfig& c, std::int64_t channels, DType dtype,
+                                  std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    return random_weights(c, channels, dtype, rng);
+  }
+  // The reference check of a downloaded output.
+  void expect_matches(const HostTensor& x, const HostTensor& y) const {
+    const auto ref = reference::forward_detail(config, x.view(), weights.view());
+    const auto report = accuracy::compare(config, channels, y.view().dtype, MathMode::exact, ref, y.view());
+    EXPECT_TRUE(report.ok()) << report.summary();
+    EXPECT_EQ(report.checked, y.numel());
+  }
+};
+
+TEST(LayerGpu, ForwardMatchesTheReferenceInBothFormats) {
+  for (auto format : {DataFormat::channels_last, DataFormat::channels_first}) {
+    Fixture f(layer_config(format));
+    std::mt19937_64 rng(2);
+    const HostTensor x = random_input(f.config, 3, 100, f.channels, DType::f32, rng);
+    HostTensor y = poisoned_output(f.config, 3, 100, DType::f32);
+    f.context.reserve(f.layer, 3, 100);
+    DeviceMirror dx(x), dy(y);
+    Stream stream;
+    f.layer.forward(dx.view(), dy.view(), stream.get());
+    stream.sync();
+    dy.download(y);
+    f.expect_matches(x, y);
+  }
+}
+
+TEST(LayerGpu, CapturedGraphReplaysWithNewInputs) {
+  Fixture f(layer_config(DataFormat::channels_last));
+  std::mt19937_64 rng(3);
+  HostTensor x = random_input(f.config, 2, 64, f.channels, DType::f32, rng);
+  HostTensor y = poisoned_output(f.config, 2, 64, DType::f32);
+  f.context.reserve(f.layer, 2, 64);
+  DeviceMirror dx(x), dy(y);
+  Stream stream;
+  f.layer.forward(dx.view(), dy.view(), stream.get());  // plans the shape before capture
+  stream.sync();
+
+  cudaGraph_t graph = nullptr;
+  SEPCONV_CUDA_TRY(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
+  f.layer.forward(dx.view(), dy.view(), stream.get());
+  SEPCONV_CUDA_TRY(cudaStreamEndCapture(stream.get(), &graph));
+  cudaGraphExec_t exec = nullptr;
+  SEPCONV_CUDA_TRY(cudaGraphInstantiate(&exec, graph, 0));
+  for (int replay = 0; replay < 3; ++replay) {
+    x = random_input(f.config, 2, 64, f.channels, DType::f32, rng);  // new data, same buffers
+    dx.upload(x);
+    y.poison();
+    dy.upload(y);
+    SEPCONV_CUDA_TRY(cudaGraphLaunch(exec, stream.get()));
+    stream.sync();
+    dy.download(y);
+    f.expect_matches(x, y);
+  }
+  SEPCONV_CUDA_TRY(cudaGraphExecDestroy(exec));
+  SEPCONV_CUDA_TRY(cudaGraphDestroy(graph));
+}
+
+TEST(LayerGpu, TwoThreadsOnTwoStreamsWithTheirOwnWorkspaces) {
+  Fixture f(layer_config(DataFormat::channels_first, Activation::softmax));
+  const std::size_t bytes = f.layer.workspace_size(2, 300);
+  auto work = [&](std::uint64_t seed, bool* ok) {
+    std::mt19937_64 rng(seed);
+    Workspace workspace(f.context, bytes);
+    Stream stream;
+    bool all = true;
+    for (int i = 0; i < 5; ++i) {
+      const HostTensor x = random_input(f.config, 2, 300, f.channels, DType::f32, rng);
+      HostTensor y = poisoned_output(f.config, 2, 300, DType::f32);
+      DeviceMirror dx(x), dy(y);
+      f.layer.forward(dx.view(), dy.view(), workspace.data(), workspace.bytes(), stream.get());
+      stream.sync();
+      dy.download(y);
+      const auto ref = reference::forward_detail(f.config, x.view(), f.weights.view());
+      all &= accuracy::compare(f.config, f.channels, DType::f32, MathMode::exact, ref, y.view()).ok();
+    }
+    *ok = all;
+  };
+  bool ok1 = false, ok2 = false;
+  std::thread t1(work, 11, &ok1), t2(work, 12, &ok2);
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(ok1);
+  EXPECT_TRUE(ok2);
+}
+
+TEST(LayerGpu, CallsLargerThanTheWorkspaceRunInChunks) {
+  for (auto format : {DataFormat::channels_last, DataFormat::channels_first}) {
+    Fixture f(layer_config(format, Activation::tanh));
+    std::mt19937_64 rng(4);
+    const HostTensor x = random_input(f.config, 4, 500, f.channels, DType::f32, rng);
+    DeviceMirror dx(x);
+    Stream stream;
+    // Whole, a batch at a time (batch chunks), then a fraction of one sample (time chunks).
+    for (std::size_t bytes : {f.layer.workspace_size(4, 500), f.layer.workspace_size(1, 500),
+                              f.layer.workspace_size(1, 120)}) {
+      Workspace workspace(f.context, bytes);
+      HostTensor y = poisoned_output(f.config, 4, 500, DType::f32);
+      DeviceMirror dy(y);
+      f.layer.forward(dx.view(), dy.view(), workspace.data(), workspace.bytes(), stream.get());
+      stream.sync();
+      dy.download(y);
+      f.expect_matches(x, y);
+    }
+  }
+}
+
+TEST(LayerGpu, StridedOutputViewUsesTheBatchedGemm) {
+  Fixture f(layer_config(DataFormat::channels_last, Activation::relu));
+  std::mt19937_64 rng(5);
+  const HostTensor x = random_input(f.config, 3, 50, f.channels, DType::f32, rng, {1, 3, 4});
+  HostTensor y = poisoned_output(f.config, 3, 50, DType::f32, {2, 5, 8});
+  f.context.reserve(f.layer, 3, 50);
+  DeviceMirror dx(x), dy(y);
+  Stream stream;
+  f.layer.forward(dx.view(), dy.view(), stream.get());
+  stream.sync();
+  dy.download(y);
+  f.expect_matches(x, y);
+}
+
+TEST(LayerGpu, ErrorsBeforeAnyWork) {
+  Fixture f(layer_config(DataFormat::channels_last));
+  std::mt19937_64 rng(6);
+  const HostTensor x = random_input(f.config, 2, 40, f.channels, DType::f32, rng);
+  HostTensor y = poisoned_output(f.config, 2, 40, DType::f32);
+  DeviceMirror dx(x), dy(y);
+  auto argument_of = [](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const InvalidArgument& e) {
+      return e.argument();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(argument_of([&] { f.layer.forward(dx.view(), dy.view()); }), "workspace");  // no reserve
+  f.context.reserve(f.layer, 2, 40);
+  EXPECT_EQ(argument_of([&] { f.layer.forward(x.view(), dy.view()); }), "x");  // host memory
+  EXPECT_EQ(argument_of([&] { f.layer.forward(dx.view(), y.view()); }), "y");
+  EXPECT_EQ(argument_of([&] { Context bad(1 << 20); }), "device");
+  LayerConfig c = f.config;
+  c.filters = 0;
+  EXPECT_EQ(argument_of([&] { SeparableConv1D l(f.context, c, 4); }), "filters");
+  SeparableConv1D fresh(f.context, f.config, f.channels);
+  EXPECT_EQ(argument_of([&] { fresh.forward(dx.view(), dy.view()); }), "weights");
+  HostWeights no_bias = f.weights;
+  no_bias.bias = HostTensor();
+  EXPECT_EQ(argument_of([&] { fresh.set_weights(no_bias.view()); }), "bias");
+  // Nothing was written by the failed calls.
+  HostTensor after = y;
+  dy.download(after);
+  EXPECT_EQ(after.bytes(), y.bytes());
+}
+
+TEST(LayerGpu, SoftmaxAlongTimeNeedsOneWholeSample) {
+  Fixture f(layer_config(DataFormat::channels_first, Activation::log_softmax));
+  std::mt19937_64 rng(7);
+  const HostTensor x = random_input(f.config, 2, 400, f.channels, DType::f32, rng);
+  HostTensor y = poisoned_output(f.config, 2, 400, DType::f32);
+  DeviceMirror dx(x), dy(y);
+  Workspace small(f.context, f.layer.workspace_size(1, 100));
+  try {
+    f.layer.forward(dx.view(), dy.view(), small.data(), small.bytes());
+    ADD_FAILURE() << "a time-split softmax ran";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.argument(), "workspace");
+    EXPECT_NE(std::string(e.what()).find("whole sample"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LayerGpu, DescribeNamesTheKernelsAndTheGemm) {
+  Fixture f(layer_config(DataFormat::channels_first));
+  const std::string text = f.layer.describe(8, 1000);
+  EXPECT_NE(text.find("depthwise"), std::string::npos) << text;
+  EXPECT_NE(text.find("cuBLASLt"), std::string::npos) << text;
+  EXPECT_NE(text.find("ones row"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace sepconv::test
+
+int main(int argc, char** argv) {
+  return sepconv::test::run_gpu_tests(argc, argv, "sepconv GPU layer tests");
+}
