@@ -72,8 +72,8 @@ std::vector<unsigned char> arrange_d(const detail::Plan& plan, const reference::
 }
 
 // Elements of y's allocation outside the window that are no longer NaN.
-std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& config,
-                                   const detail::LaunchWindow& w) {
+std::int64_t count_written_outside_window(const HostTensor& y, const LayerConfig& config,
+                                          const detail::LaunchWindow& w) {
   const ConstTensorView v = y.view();
   const auto e = static_cast<std::int64_t>(dtype_size(v.dtype));
   const auto total = static_cast<std::int64_t>(y.bytes().size()) / e;
@@ -99,6 +99,38 @@ std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& confi
 }
 
 }  // namespace
+
+std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& config,
+                                   const detail::LaunchWindow& w) {
+  return count_written_outside_window(y, config, w);
+}
+
+void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
+                        const std::vector<unsigned char>& d, const std::vector<unsigned char>& wp,
+                        const void* bias, HostTensor& y) {
+  const LayerConfig& cfg = plan.config;
+  const detail::LaunchWindow& win = plan.window;
+  const auto e = static_cast<std::int64_t>(dtype_size(plan.dtype));
+  const bool last = cfg.data_format == DataFormat::channels_last;
+  auto* const y_window = static_cast<unsigned char*>(y.view().data) +
+                         e * (last ? y.view().offset(win.batch_begin, win.time_begin, 0)
+                                   : y.view().offset(win.batch_begin, 0, win.time_begin));
+  detail::LtMatmul lt(gemm);
+  lt.set_bias_pointer(lt.has_bias() ? bias : nullptr);
+  const HostOperand weights_operand{nullptr, wp.data(), 0,
+                                    static_cast<std::int64_t>(wp.size()) / e};
+  const HostOperand d_operand{nullptr, d.data(), 0, static_cast<std::int64_t>(d.size()) / e};
+  HostOperand a = gemm.a_is_weights ? weights_operand : d_operand;
+  HostOperand b = gemm.a_is_weights ? d_operand : weights_operand;
+  a.layout = lt.layout_a();
+  b.layout = lt.layout_b();
+  const HostOperand out =
+      operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), plan.dtype);
+  HostOperand out_d = out;
+  out_d.layout = lt.layout_d();
+  descriptor_gemm(lt.desc(), 1.0f, a, b, 0.0f, out, out_d, cfg.filters);
+  detail::apply_epilogue_host(plan.epilogue, y_window, bias);
+}
 
 std::string PointwiseCase::describe() const {
   std::ostringstream o;
@@ -203,21 +235,7 @@ PointwiseOutcome run_case(const PointwiseCase& c,
 
   detail::GemmPlan gemm = plan.gemm;
   if (plant) plant(gemm);
-  detail::LtMatmul lt(gemm);
-  lt.set_bias_pointer(lt.has_bias() ? bias : nullptr);
-  const HostOperand weights_operand{nullptr, wp.data(), 0,
-                                    static_cast<std::int64_t>(wp.size()) / e};
-  const HostOperand d_operand{nullptr, d.data(), 0, static_cast<std::int64_t>(d.size()) / e};
-  HostOperand a = gemm.a_is_weights ? weights_operand : d_operand;
-  HostOperand b = gemm.a_is_weights ? d_operand : weights_operand;
-  a.layout = lt.layout_a();
-  b.layout = lt.layout_b();
-  const HostOperand out =
-      operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), c.dtype);
-  HostOperand out_d = out;
-  out_d.layout = lt.layout_d();
-  descriptor_gemm(lt.desc(), 1.0f, a, b, 0.0f, out, out_d, cfg.filters);
-  detail::apply_epilogue_host(plan.epilogue, y_window, bias);
+  run_pointwise_host(plan, gemm, d, wp, bias, y);
 
   const reference::Detail ref = reference::forward_detail(cfg, x.view(), w.view(), ref_window);
   outcome.report = accuracy::compare(cfg, c.in_channels, c.dtype, c.math, ref, y.view());

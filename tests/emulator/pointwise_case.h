@@ -8,6 +8,9 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <vector>
+
+#include "support/host_tensor.h"
 
 #include "host/plan.h"
 #include "sepconv/accuracy.h"
@@ -47,6 +50,18 @@ struct PointwiseOutcome {
   std::int64_t written_outside = 0;  ///< elements outside the window that lost their NaN poison
   [[nodiscard]] bool ok() const { return report.ok() && written_outside == 0; }
 };
+
+/// Runs the plan's pointwise GEMM through the real cuBLASLt descriptors of an LtMatmul built from
+/// `gemm` (the descriptor GEMM) and then the host epilogue passes, from the intermediate `d` (the
+/// plan's D layout) and the packed pointwise matrix `wp`, into the plan's window of `y`. `bias`:
+/// host memory of the layer's dtype, or null.
+void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
+                        const std::vector<unsigned char>& d, const std::vector<unsigned char>& wp,
+                        const void* bias, HostTensor& y);
+
+/// Elements of y outside the window whose NaN poison is gone.
+std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& config,
+                                   const detail::LaunchWindow& w);
 
 /// Runs a case. `plant` may change the GEMM plan before the LtMatmul is built from it (tests that
 /// a wrong leading dimension or transpose is caught).

@@ -34,16 +34,17 @@ HostTensor::HostTensor(DType dtype, std::vector<std::int64_t> shape,
   view_.data = bytes_.data() + offset * static_cast<std::int64_t>(size);
 }
 
-std::vector<double> HostTensor::values() const {
+std::vector<double> HostTensor::values_of(const ConstTensorView& view) {
   std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(numel()));
-  const int r = view_.rank;
-  const std::int64_t n0 = r > 0 ? view_.shape[0] : 1;
-  const std::int64_t n1 = r > 1 ? view_.shape[1] : 1;
-  const std::int64_t n2 = r > 2 ? view_.shape[2] : 1;
+  out.reserve(static_cast<std::size_t>(view.numel()));
+  const int r = view.rank;
+  const std::int64_t n0 = r > 0 ? view.shape[0] : 1;
+  const std::int64_t n1 = r > 1 ? view.shape[1] : 1;
+  const std::int64_t n2 = r > 2 ? view.shape[2] : 1;
   for (std::int64_t a = 0; a < n0; ++a)
     for (std::int64_t b = 0; b < n1; ++b)
-      for (std::int64_t c = 0; c < n2; ++c) out.push_back(get(a, b, c));
+      for (std::int64_t c = 0; c < n2; ++c)
+        out.push_back(detail::load_element(view.data, view.dtype, view.offset(a, b, c)));
   return out;
 }
 

@@ -34,7 +34,9 @@ class HostTensor {
     detail::store_element(view_.data, view_.dtype, view_.offset(i0, i1, i2), v);
   }
   /// Every element of the view, in row-major order of the view's shape, as double.
-  [[nodiscard]] std::vector<double> values() const;
+  [[nodiscard]] std::vector<double> values() const { return values_of(view_); }
+  /// Every element of any host view, in row-major order, as double.
+  [[nodiscard]] static std::vector<double> values_of(const ConstTensorView& view);
   /// Sets every element (row-major order of the view) from `values`.
   void assign(const std::vector<double>& values);
   /// Uniform values in [lo, hi), rounded to the dtype.

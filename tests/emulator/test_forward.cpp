@@ -1,0 +1,143 @@
+// The forward pass on the CPU emulator: the depthwise kernel's own tile code (emulated thread by
+// thread with checked memory) followed by the pointwise GEMM executed from the library's real
+// cuBLASLt descriptors and the epilogue passes' host code, against the float64 reference, on 500
+// seeded random configurations, every kernel variant, and every Keras golden case.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "depthwise_case.h"
+#include "host/pack.h"
+#include "pointwise_case.h"
+#include "sepconv/accuracy.h"
+#include "sepconv/reference.h"
+#if SEPCONV_HAS_GOLDEN
+#include "golden/golden_data.h"
+#endif
+
+namespace sepconv::test {
+namespace {
+
+// Emulates the whole forward of `spec` into y (poisoned first by the caller) and returns the
+// problems found: the emulator's, D's, y's against the reference, writes outside the window.
+std::string run_forward(const CaseSpec& spec, const HostTensor& x, const HostWeights& w,
+                        HostTensor& y, const EmulatedDepthwise& run) {
+  std::string problems = check_depthwise(spec, x, w, run);
+  const detail::Plan& plan = run.plan;
+  const auto wp = detail::pack_pointwise(spec.config, spec.channels, w.pointwise.view(),
+                                         w.bias.shape().empty() ? ConstTensorView{} : w.bias.view(),
+                                         plan.bias);
+  const void* bias = spec.config.use_bias ? w.bias.view().data : nullptr;
+  run_pointwise_host(plan, plan.gemm, run.d, wp, bias, y);
+  const auto& win = plan.window;
+  const reference::Window rw{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
+  const auto ref = reference::forward_detail(spec.config, x.view(), w.view(), rw);
+  const auto report = accuracy::compare(spec.config, spec.channels, spec.dtype, spec.math, ref, y.view());
+  if (!report.ok() || report.checked != win.batch_count * win.time_count * spec.config.filters) {
+    problems += "  y: " + report.summary() + "\n";
+  }
+  const std::int64_t outside = count_written_outside(y, spec.config, win);
+  if (outside != 0) problems += "  y: " + std::to_string(outside) + " elements written outside the window\n";
+  return problems;
+}
+
+constexpr int kShards = 25;
+constexpr int kCasesPerShard = 20;  // 500 configurations
+
+class ForwardEmulator : public ::testing::TestWithParam<int> {};
+
+TEST_P(ForwardEmulator, MatchesReference) {
+  std::mt19937_64 rng(1000 + static_cast<std::uint64_t>(GetParam()));
+  int chunked = 0;
+  for (int i = 0; i < kCasesPerShard; ++i) {
+    const CaseSpec spec = random_spec(rng);
+    const HostTensor x = random_input(spec.config, spec.batch, spec.length, spec.channels,
+                                      spec.dtype, rng, spec.x_slack);
+    const HostWeights w = random_weights(spec.config, spec.channels, spec.dtype, rng);
+    HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, spec.dtype, spec.y_slack);
+    const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
+    chunked += run.plan.depthwise.chunked() ? 1 : 0;
+    const std::string problems = run_forward(spec, x, w, y, run);
+    ASSERT_TRUE(problems.empty()) << "case " << i << ": " << spec.describe() << "\n"
+                                  << run.plan.describe() << problems;
+  }
+  RecordProperty("chunked", chunked);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ForwardEmulator, ::testing::Range(0, kShards));
+
+// Every kernel variant at least once, with plans that also force the tap-chunked path.
+TEST(ForwardEmulatorVariants, EveryVariantAndTheChunkedPath) {
+  std::mt19937_64 rng(77);
+  for (DType dtype : {DType::f32, DType::f16, DType::bf16})
+    for (auto format : {DataFormat::channels_last, DataFormat::channels_first})
+      for (std::int64_t channels : {16, 6, 3})
+        for (int path = 0; path < 4; ++path) {
+          CaseSpec spec;
+          spec.dtype = dtype;
+          spec.config.data_format = format;
+          spec.config.filters = 3;
+          spec.config.kernel_size = path < 2 ? 5 : 37;
+          spec.config.strides = path % 2 ? 2 : 1;
+          spec.config.padding = Padding::same;
+          spec.config.depth_multiplier = 2;
+          spec.config.activation = Activation::silu;
+          spec.channels = channels;
+          spec.batch = 2;
+          spec.length = 150;
+          if (path >= 2) spec.limits.shared_budget = 3 * 1024;  // forces tap chunks
+          const HostTensor x = random_input(spec.config, spec.batch, spec.length, channels, dtype, rng);
+          const HostWeights w = random_weights(spec.config, channels, dtype, rng);
+          HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, dtype);
+          const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
+          if (path >= 2) {
+            EXPECT_TRUE(run.plan.depthwise.chunked()) << spec.describe();
+          }
+          const std::string problems = run_forward(spec, x, w, y, run);
+          EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << run.plan.describe() << problems;
+        }
+}
+
+#if SEPCONV_HAS_GOLDEN
+// Every forward case made by real Keras, through the emulated forward; also compared with
+// Keras's own output.
+class ForwardEmulatorGolden : public ::testing::TestWithParam<golden::Case> {};
+
+TEST_P(ForwardEmulatorGolden, MatchesReferenceAndKeras) {
+  const golden::ForwardCase f = golden::load_forward(GetParam());
+  CaseSpec spec;
+  spec.config = f.config.layer;
+  spec.channels = f.in_channels();
+  const bool last = spec.config.data_format == DataFormat::channels_last;
+  spec.batch = f.input.shape[0];
+  spec.length = f.input.shape[last ? 1 : 2];
+  if (spec.batch == 0) GTEST_SKIP() << "batch 0: nothing to run (the golden test checks it)";
+  auto host = [](const io::HostArray& a) {
+    HostTensor t(DType::f32, a.shape);
+    t.assign(HostTensor::values_of(a.view()));
+    return t;
+  };
+  const HostTensor x = host(f.input);
+  HostWeights w;
+  w.depthwise = host(f.depthwise);
+  w.pointwise = host(f.pointwise);
+  if (spec.config.use_bias) w.bias = host(f.bias);
+  HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, DType::f32);
+  const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
+  const std::string problems = run_forward(spec, x, w, y, run);
+  EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << run.plan.describe() << problems;
+  // Within the bound of Keras's output too: two values within e of the truth are within 2e of
+  // each other; compare against the reference with Keras's values in place of the truth.
+  HostTensor keras = host(f.output);
+  const auto ref = reference::forward_detail(spec.config, x.view(), w.view());
+  const auto report = accuracy::compare(spec.config, spec.channels, DType::f32, MathMode::exact, ref,
+                                        keras.view());
+  EXPECT_TRUE(report.ok()) << "Keras itself: " << report.summary();
+}
+
+INSTANTIATE_TEST_SUITE_P(Keras, ForwardEmulatorGolden,
+                         ::testing::ValuesIn(golden::cases_of_kind("forward")), golden::CaseName());
+#endif
+
+}  // namespace
+}  // namespace sepconv::test
