@@ -57,7 +57,9 @@ std::string Shape::describe() const {
 
 const std::vector<Shape>& gpu_shapes() {
   using DF = DataFormat;
+  // clang-format off
   static const std::vector<Shape> shapes = {
+      // name, what, B, L, C, k, M, F, stride, dilation, padding, formats
       {"a", "mamba-like", 8, 4096, 2048, 4, 1, 2048, 1, 1, Padding::causal, {DF::channels_last}},
       {"b", "quartznet-like", 32, 1024, 256, 33, 1, 256, 1, 1, Padding::same,
        {DF::channels_last, DF::channels_first}},
@@ -67,6 +69,7 @@ const std::vector<Shape>& gpu_shapes() {
        {DF::channels_last}},
       {"e", "wide model", 1, 16384, 12288, 4, 1, 12288, 1, 1, Padding::causal, {DF::channels_last}},
   };
+  // clang-format on
   return shapes;
 }
 

@@ -16,7 +16,8 @@ namespace sepconv::bench {
 /// What one timed region covers.
 enum class Stage : std::uint8_t {
   depthwise,  ///< the depthwise kernel alone: x -> D (internal API: make_plan + launch_depthwise)
-  pointwise,  ///< the pointwise GEMM alone: D -> y (internal API: LtMatmul from the plan's GemmPlan)
+  pointwise,  ///< the pointwise GEMM alone: D -> y (internal API: LtMatmul from the plan's
+              ///< GemmPlan)
   forward,    ///< the whole layer: x -> y (public API: SeparableConv1D::forward)
 };
 [[nodiscard]] std::string_view to_string(Stage stage) noexcept;
@@ -126,7 +127,7 @@ struct Selection {
   int runs = 20;                    ///< timed runs per row (the median is reported)
   int warmup = 3;                   ///< untimed runs before them
   bool quick = false;
-  std::string commit;               ///< recorded with the results
+  std::string commit;  ///< recorded with the results
   [[nodiscard]] bool has(Stage stage) const;
   [[nodiscard]] bool has(DataFormat format) const;
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""sepconv against PyTorch: the benchmark's shapes through PyTorch on the same card, in the same run.
+"""sepconv against PyTorch: the benchmark's shapes through PyTorch on the same card, same run.
 
     python3 bench/compare_torch.py --sepconv OUT/bench/sepconv.json --out OUT/bench
 
@@ -142,7 +142,7 @@ def set_precision(torch, mode):
     """The math flags of a mode; returns what PyTorch reports back."""
     tf32 = mode == "tf32"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # newer PyTorch prefers fp32_precision; the flags still work
+        warnings.simplefilter("ignore")  # newer PyTorch prefers fp32_precision; these still work
         if mode in ("fp32", "tf32"):
             torch.backends.cudnn.allow_tf32 = tf32
             torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -244,7 +244,8 @@ def pick(names, allowed, what):
     chosen = [n for n in names.split(",") if n]
     for n in chosen:
         if n not in allowed:
-            raise SystemExit("compare_torch: unknown %s '%s' (one of %s)" % (what, n, ", ".join(allowed)))
+            raise SystemExit("compare_torch: unknown %s '%s' (one of %s)"
+                             % (what, n, ", ".join(allowed)))
     return set(chosen)
 
 
@@ -287,7 +288,8 @@ def main(argv):
               "this script, not a comparison)")
     else:
         print("compare_torch: PyTorch %s is installed but no CUDA device is available "
-              "(torch.cuda.is_available() is False): nothing to compare; exit 0" % torch.__version__)
+              "(torch.cuda.is_available() is False): nothing to compare; exit 0"
+              % torch.__version__)
         return 0
 
     try:
@@ -296,8 +298,8 @@ def main(argv):
         print("compare_torch: cannot read sepconv's results: %s" % e, file=sys.stderr)
         return 1
     if sepconv.get("device_kind") != "gpu" and device == "cuda":
-        print("compare_torch: %s is a CPU run of sepconv_bench (its shapes are the small CPU ones); "
-              "timing PyTorch on them anyway" % args.sepconv)
+        print("compare_torch: %s is a CPU run of sepconv_bench (its shapes are the small CPU "
+              "ones); timing PyTorch on them anyway" % args.sepconv)
     shapes_wanted = pick(args.shapes, [s["name"] for s in sepconv["shapes"]], "shape")
     modes_wanted = pick(args.modes, MODES, "mode")
     stages_wanted = pick(args.stages, STAGES, "stage")

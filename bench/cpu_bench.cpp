@@ -55,7 +55,9 @@ Report run_cpu(const Selection& sel, const std::string& reason) {
   report.meta["card"] = {{"name", "cpu"}};
   report.meta["commit"] = sel.commit;
   report.meta["date"] = utc_now();
-  report.meta["settings"] = {{"runs", sel.runs}, {"warmup", 1}, {"quick", sel.quick},
+  report.meta["settings"] = {{"runs", sel.runs},
+                             {"warmup", 1},
+                             {"quick", sel.quick},
                              {"timer", "std::chrono::steady_clock"}};
   report.shapes = sel.shapes;
   std::mt19937_64 rng(20240601);

@@ -11,9 +11,11 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/check.h"
@@ -36,54 +38,35 @@ constexpr int kDevice = 0;
 constexpr std::size_t kGemmWorkspace = std::size_t{32} << 20;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// ---- RAII for the benchmark's CUDA objects --------------------------------------------------
+// ---- owned CUDA objects: unique_ptr with the matching destroy call ------------------------------
 
-class EventPool {
- public:
-  explicit EventPool(std::size_t count) {
-    events_.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      cudaEvent_t event = nullptr;
-      SEPCONV_CUDA_TRY(cudaEventCreate(&event));
-      events_.push_back(event);
-    }
-  }
-  ~EventPool() {
-    for (cudaEvent_t event : events_) static_cast<void>(cudaEventDestroy(event));
-  }
-  EventPool(const EventPool&) = delete;
-  EventPool& operator=(const EventPool&) = delete;
-  [[nodiscard]] cudaEvent_t operator[](std::size_t i) const { return events_[i]; }
-
- private:
-  std::vector<cudaEvent_t> events_;
+struct CudaDeleter {
+  void operator()(cudaEvent_t e) const noexcept { static_cast<void>(cudaEventDestroy(e)); }
+  void operator()(cudaStream_t s) const noexcept { static_cast<void>(cudaStreamDestroy(s)); }
+  void operator()(cublasLtHandle_t h) const noexcept { static_cast<void>(cublasLtDestroy(h)); }
 };
+template <class Handle>
+using Owned = std::unique_ptr<std::remove_pointer_t<Handle>, CudaDeleter>;
 
-class OwnedStream {
- public:
-  OwnedStream() { SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  ~OwnedStream() { static_cast<void>(cudaStreamDestroy(stream_)); }
-  OwnedStream(const OwnedStream&) = delete;
-  OwnedStream& operator=(const OwnedStream&) = delete;
-  [[nodiscard]] cudaStream_t get() const { return stream_; }
+Owned<cudaEvent_t> make_event() {
+  cudaEvent_t event = nullptr;
+  SEPCONV_CUDA_TRY(cudaEventCreate(&event));
+  return Owned<cudaEvent_t>(event);
+}
 
- private:
-  cudaStream_t stream_ = nullptr;
-};
+Owned<cudaStream_t> make_stream() {
+  cudaStream_t stream = nullptr;
+  SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return Owned<cudaStream_t>(stream);
+}
 
-class LtHandle {
- public:
-  LtHandle() { SEPCONV_CUBLAS_TRY(cublasLtCreate(&handle_)); }
-  ~LtHandle() { static_cast<void>(cublasLtDestroy(handle_)); }
-  LtHandle(const LtHandle&) = delete;
-  LtHandle& operator=(const LtHandle&) = delete;
-  [[nodiscard]] cublasLtHandle_t get() const { return handle_; }
+Owned<cublasLtHandle_t> make_lt_handle() {
+  cublasLtHandle_t handle = nullptr;
+  SEPCONV_CUBLAS_TRY(cublasLtCreate(&handle));
+  return Owned<cublasLtHandle_t>(handle);
+}
 
- private:
-  cublasLtHandle_t handle_ = nullptr;
-};
-
-// ---- timing ------------------------------------------------------------------------------------
+// ---- timing -------------------------------------------------------------------------------------
 
 /// Times work enqueued on one stream: warm-up runs, then timed runs, each after an L2 flush (a
 /// memset of a buffer the size of the L2), each between two events; all runs are enqueued before
@@ -99,20 +82,21 @@ class Timer {
       flush(i);
       enqueue(i);
     }
-    EventPool events(2 * static_cast<std::size_t>(runs));
+    std::vector<Owned<cudaEvent_t>> events;
+    for (int i = 0; i < 2 * runs; ++i) events.push_back(make_event());
     for (int i = 0; i < runs; ++i) {
       const auto e = 2 * static_cast<std::size_t>(i);
       flush(warmup + i);
-      SEPCONV_CUDA_TRY(cudaEventRecord(events[e], stream_));
+      SEPCONV_CUDA_TRY(cudaEventRecord(events[e].get(), stream_));
       enqueue(warmup + i);
-      SEPCONV_CUDA_TRY(cudaEventRecord(events[e + 1], stream_));
+      SEPCONV_CUDA_TRY(cudaEventRecord(events[e + 1].get(), stream_));
     }
     SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream_));
     std::vector<double> us;
     for (int i = 0; i < runs; ++i) {
       const auto e = 2 * static_cast<std::size_t>(i);
       float ms = 0;
-      SEPCONV_CUDA_TRY(cudaEventElapsedTime(&ms, events[e], events[e + 1]));
+      SEPCONV_CUDA_TRY(cudaEventElapsedTime(&ms, events[e].get(), events[e + 1].get()));
       us.push_back(static_cast<double>(ms) * 1e3);
     }
     return summarize(us);
@@ -130,13 +114,15 @@ class Timer {
   DeviceBuffer flush_;
 };
 
-double tera_per_second(double flops, const Timing& t) { return flops / (t.median_us * 1e-6) / 1e12; }
+double tera_per_second(double flops, const Timing& t) {
+  return flops / (t.median_us * 1e-6) / 1e12;
+}
 
 ordered_json timing_json(const Timing& t) {
   return {{"median_us", t.median_us}, {"min_us", t.min_us}, {"max_us", t.max_us}, {"runs", t.runs}};
 }
 
-// ---- the card ------------------------------------------------------------------------------------
+// ---- the card -----------------------------------------------------------------------------------
 
 int attribute(cudaDeviceAttr a) {
   int v = 0;
@@ -190,7 +176,7 @@ ordered_json card_json(const cudaDeviceProp& prop) {
   return card;
 }
 
-// ---- ceilings -------------------------------------------------------------------------------------
+// ---- ceilings -----------------------------------------------------------------------------------
 
 struct Env {
   const Selection& sel;
@@ -224,8 +210,8 @@ Ceilings measure_ceilings(Env& env, ordered_json& info) {
     const DeviceBuffer src = env.filled(DType::f32, words, -1, 1);
     const DeviceBuffer dst(bytes);
     const Timing t = env.time([&](int) {
-      SEPCONV_CUDA_TRY(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice,
-                                       stream));
+      SEPCONV_CUDA_TRY(
+          cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, stream));
     });
     c.bandwidth_gbs = 2.0 * static_cast<double>(bytes) / (t.median_us * 1e-6) / 1e9;
     info["copy"] = timing_json(t);
@@ -234,9 +220,8 @@ Ceilings measure_ceilings(Env& env, ordered_json& info) {
     info["copy"] = {{"error", e.what()}};
   }
   try {
-    const FmaLaunch launch = fma_launch_for(env.limits.multiprocessors > 0
-                                                ? static_cast<int>(env.limits.multiprocessors)
-                                                : 1);
+    const FmaLaunch launch = fma_launch_for(
+        env.limits.multiprocessors > 0 ? static_cast<int>(env.limits.multiprocessors) : 1);
     const DeviceBuffer out(static_cast<std::size_t>(launch.outputs()) * sizeof(float));
     const Timing t =
         env.time([&](int) { launch_fma(launch, static_cast<float*>(out.data()), stream); });
@@ -269,8 +254,8 @@ Ceilings measure_ceilings(Env& env, ordered_json& info) {
         lt.run(env.handle, a.data(), b.data(), out.data(), workspace.data(), workspace.bytes(),
                stream);
       });
-      const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) *
-                           static_cast<double>(n);
+      const double flops =
+          2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
       c.gemm_tflops[mode.name] = tera_per_second(flops, t);
       info[key] = timing_json(t);
       info[key]["m_n_k"] = n;
@@ -363,7 +348,9 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
     const DeviceBuffer y(static_cast<std::size_t>(count(ys) * e));
     SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream));
     auto poison_y = [&] { fill_uniform(y.data(), t, count(ys), 0, kNaN, kNaN, stream); };
-    auto y_finite = [&] { return count_nonfinite(y.data(), t, 1, count(ys), count(ys), stream) == 0; };
+    auto y_finite = [&] {
+      return count_nonfinite(y.data(), t, 1, count(ys), count(ys), stream) == 0;
+    };
 
     const detail::DepthwisePlan& dp = plan.depthwise;
     const std::int64_t d_count = plan.d_bytes / e;
@@ -381,7 +368,8 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
       // D's written part: channels_last rows of C*M, channels_first rows of time (with the ones
       // row when the bias is folded in); the padding up to d_ld is never written.
       const bool last = format == DataFormat::channels_last;
-      const std::int64_t rows = last ? dp.batch * dp.time_count : dp.batch * (dp.d_batch_stride / dp.d_ld);
+      const std::int64_t rows =
+          last ? dp.batch * dp.time_count : dp.batch * (dp.d_batch_stride / dp.d_ld);
       row.outputs_finite =
           count_nonfinite(d.data(), t, rows, last ? cm : dp.time_count, dp.d_ld, stream) == 0;
     });
@@ -409,10 +397,11 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
 
     record(Stage::forward, [&](Row& row) {
       SeparableConv1D layer(env.context, config, s.channels, Precision{t, mode.math});
-      layer.set_weights({contiguous_view(static_cast<const void*>(dw.data()), t,
-                                         {s.kernel, s.channels, s.multiplier}),
-                         contiguous_view(static_cast<const void*>(pw.data()), t, {1, cm, s.filters}),
-                         contiguous_view(static_cast<const void*>(bias.data()), t, {s.filters})});
+      layer.set_weights(
+          {contiguous_view(static_cast<const void*>(dw.data()), t,
+                           {s.kernel, s.channels, s.multiplier}),
+           contiguous_view(static_cast<const void*>(pw.data()), t, {1, cm, s.filters}),
+           contiguous_view(static_cast<const void*>(bias.data()), t, {s.filters})});
       env.context.reserve(layer, s.batch, s.length);
       report.plans[s.name + "/" + std::string(to_string(format)) + "/" + mode.name] =
           layer.describe(s.batch, s.length);
@@ -455,12 +444,18 @@ Report run_gpu(const Selection& sel) {
   SEPCONV_CUDA_TRY(cudaRuntimeGetVersion(&runtime));
   const auto l2 = static_cast<std::size_t>(attribute(cudaDevAttrL2CacheSize));
 
-  OwnedStream stream;
+  const Owned<cudaStream_t> stream = make_stream();
   Timer timer(stream.get(), l2);
-  LtHandle handle;
+  const Owned<cublasLtHandle_t> handle = make_lt_handle();
   Context context(kDevice);
-  Env env{sel, timer, handle.get(), context, detail::read_device_limits(kDevice),
-          static_cast<double>(l2), std::nullopt, 1};
+  Env env{sel,
+          timer,
+          handle.get(),
+          context,
+          detail::read_device_limits(kDevice),
+          static_cast<double>(l2),
+          std::nullopt,
+          1};
 
   report.meta["card"] = card_json(prop);
   report.meta["driver_version"] = nvidia_driver_version();

@@ -15,8 +15,8 @@ constexpr int kThreads = 256;
 constexpr std::int64_t kMaxBlocks = 65536;  // grid-stride loops cover the rest
 
 unsigned blocks_for(std::int64_t count) {
-  return static_cast<unsigned>(std::clamp<std::int64_t>((count + kThreads - 1) / kThreads, 1,
-                                                        kMaxBlocks));
+  return static_cast<unsigned>(
+      std::clamp<std::int64_t>((count + kThreads - 1) / kThreads, 1, kMaxBlocks));
 }
 
 // splitmix64 of (seed, index), top 24 bits as a float in [0, 1).
@@ -58,8 +58,8 @@ constexpr int kFmaThreads = 256;
 constexpr int kFmaChains = 8;   // independent dependency chains per thread
 constexpr int kFmaUnroll = 16;  // FMAs per chain per loop iteration
 
-__global__ void __launch_bounds__(kFmaThreads) fma_kernel(float* out, float a, float b,
-                                                          int iterations) {
+__global__ void __launch_bounds__(kFmaThreads)
+    fma_kernel(float* out, float a, float b, int iterations) {
   float v[kFmaChains];
 #pragma unroll
   for (int c = 0; c < kFmaChains; ++c) {
@@ -95,8 +95,8 @@ void fill_uniform(void* data, DType dtype, std::int64_t count, std::uint64_t see
   if (count <= 0) return;
   with_type(dtype, [&](auto tag) {
     using T = decltype(tag);
-    fill_kernel<T><<<blocks_for(count), kThreads, 0, stream>>>(static_cast<T*>(data), count, seed,
-                                                                 lo, hi);
+    fill_kernel<T>
+        <<<blocks_for(count), kThreads, 0, stream>>>(static_cast<T*>(data), count, seed, lo, hi);
   });
   SEPCONV_CUDA_TRY(cudaGetLastError());
 }
@@ -131,8 +131,8 @@ FmaLaunch fma_launch_for(int multiprocessors) {
 }
 
 void launch_fma(const FmaLaunch& launch, float* out, cudaStream_t stream) {
-  fma_kernel<<<static_cast<unsigned>(launch.blocks), kFmaThreads, 0, stream>>>(
-      out, 0.9999f, 1e-4f, launch.iterations);
+  fma_kernel<<<static_cast<unsigned>(launch.blocks), kFmaThreads, 0, stream>>>(out, 0.9999f, 1e-4f,
+                                                                               launch.iterations);
   SEPCONV_CUDA_TRY(cudaGetLastError());
 }
 

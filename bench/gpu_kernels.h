@@ -19,8 +19,7 @@ void fill_uniform(void* data, DType dtype, std::int64_t count, std::uint64_t see
 /// Non-finite elements (NaN left of the poison, or inf) of a rows x cols matrix, row r at
 /// data + r * ld elements. Synchronises `stream`.
 [[nodiscard]] std::int64_t count_nonfinite(const void* data, DType dtype, std::int64_t rows,
-                                           std::int64_t cols, std::int64_t ld,
-                                           cudaStream_t stream);
+                                           std::int64_t cols, std::int64_t ld, cudaStream_t stream);
 
 /// One launch of the FP32 FMA kernel: every thread runs independent chains of fmaf, enough to
 /// keep every FP32 lane busy; `out` takes one float per thread so nothing is optimised away.

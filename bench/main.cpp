@@ -83,7 +83,8 @@ int positive(const std::string& flag, const std::string& text, int min) {
     if (used == text.size() && v >= min) return v;
   } catch (const std::exception&) {
   }
-  throw UsageError(flag + ": expected an integer >= " + std::to_string(min) + ", got '" + text + "'");
+  throw UsageError(flag + ": expected an integer >= " + std::to_string(min) + ", got '" + text +
+                   "'");
 }
 
 Options parse(int argc, char** argv) {
@@ -154,8 +155,8 @@ Selection select(const Options& o, bool gpu) {
   s.shapes = pick(gpu ? gpu_shapes() : cpu_shapes(o.quick), shape_names, "shape",
                   [](const Shape& x) { return x.name; });
   s.modes = pick(all_modes(), o.modes, "mode", [](const Mode& m) { return m.name; });
-  s.stages = pick(all_stages(), o.stages, "stage",
-                  [](Stage st) { return std::string(to_string(st)); });
+  s.stages =
+      pick(all_stages(), o.stages, "stage", [](Stage st) { return std::string(to_string(st)); });
   s.formats = pick(std::vector<DataFormat>{DataFormat::channels_last, DataFormat::channels_first},
                    o.formats, "format", [](DataFormat f) {
                      return std::string(f == DataFormat::channels_last ? "last" : "first");

@@ -108,12 +108,21 @@ ordered_json to_json(const Report& report) {
   for (const Shape& s : report.shapes) {
     ordered_json formats = ordered_json::array();
     for (DataFormat f : s.formats) formats.push_back(std::string(to_string(f)));
-    shapes.push_back({{"name", s.name}, {"label", s.label}, {"batch", s.batch},
-                      {"length", s.length}, {"channels", s.channels}, {"kernel", s.kernel},
-                      {"multiplier", s.multiplier}, {"filters", s.filters}, {"stride", s.stride},
-                      {"dilation", s.dilation}, {"padding", std::string(to_string(s.padding))},
-                      {"out_length", s.out_length()}, {"activation", "linear"},
-                      {"use_bias", true}, {"formats", formats}});
+    shapes.push_back({{"name", s.name},
+                      {"label", s.label},
+                      {"batch", s.batch},
+                      {"length", s.length},
+                      {"channels", s.channels},
+                      {"kernel", s.kernel},
+                      {"multiplier", s.multiplier},
+                      {"filters", s.filters},
+                      {"stride", s.stride},
+                      {"dilation", s.dilation},
+                      {"padding", std::string(to_string(s.padding))},
+                      {"out_length", s.out_length()},
+                      {"activation", "linear"},
+                      {"use_bias", true},
+                      {"formats", formats}});
   }
   j["shapes"] = shapes;
   ordered_json rows = ordered_json::array();
@@ -135,13 +144,14 @@ ordered_json to_json(const Report& report) {
     row["flops"] = r.work.flops;
     row["gbs"] = ok ? ordered_json(gbs(r)) : ordered_json(nullptr);
     row["tflops"] = ok ? ordered_json(tflops(r)) : ordered_json(nullptr);
-    row["floor_two_kernel_us"] =
-        optional_number(r.floor_two_kernel ? std::optional(*r.floor_two_kernel * 1e6) : std::nullopt);
+    row["floor_two_kernel_us"] = optional_number(
+        r.floor_two_kernel ? std::optional(*r.floor_two_kernel * 1e6) : std::nullopt);
     row["floor_fused_us"] =
         optional_number(r.floor_fused ? std::optional(*r.floor_fused * 1e6) : std::nullopt);
     row["of_two_kernel_floor"] = optional_number(fraction(r, r.floor_two_kernel));
     row["of_fused_floor"] = optional_number(fraction(r, r.floor_fused));
-    row["outputs_finite"] = r.outputs_finite ? ordered_json(*r.outputs_finite) : ordered_json(nullptr);
+    row["outputs_finite"] =
+        r.outputs_finite ? ordered_json(*r.outputs_finite) : ordered_json(nullptr);
     row["error"] = r.error.empty() ? ordered_json(nullptr) : ordered_json(r.error);
     rows.push_back(row);
   }

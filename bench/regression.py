@@ -124,7 +124,8 @@ def main(argv):
     found = previous_result(args.new, new, args.results)
     if found is None:
         print("regression: no previous result for card '%s' in %s: nothing to compare (the first "
-              "result on this card; commit it to compare later runs with it)" % (card, args.results))
+              "result on this card; commit it to compare later runs with it)"
+              % (card, args.results))
         return 0
     old_path, old = found
     slower, faster, unchanged, unmatched = compare(new, old, args.threshold)

@@ -139,8 +139,8 @@ def render(sepconv, torch_data):
     if torch_data:
         about.append(("PyTorch", "%s (CUDA %s, cuDNN %s) on %s, %s, cudnn.benchmark on"
                       % (torch_data.get("torch_version"), torch_data.get("torch_cuda_version"),
-                         torch_data.get("cudnn_version"), (torch_data.get("card") or {}).get("name"),
-                         torch_data.get("date"))))
+                         torch_data.get("cudnn_version"),
+                         (torch_data.get("card") or {}).get("name"), torch_data.get("date"))))
     else:
         about.append(("PyTorch", "not run (no torch.json)"))
     lines += table(["", ""], about) + [""]
@@ -186,7 +186,8 @@ def render(sepconv, torch_data):
         lines += ["## Targets of the tuning issue", "",
                   "%d met, %d missed, %d without data%s." % (
                       counts["met"], counts["missed"], counts["no data"],
-                      "" if torch_rows is not None else "; no PyTorch comparison (T3-T6 not judged)"),
+                      "" if torch_rows is not None
+                      else "; no PyTorch comparison (T3-T6 not judged)"),
                   ""]
         lines += table(["target", "row", "value", "needed", "verdict"],
                        [[t[0], t[1], t[2], t[3], "**missed**" if t[4] == "missed" else t[4]]
@@ -211,8 +212,8 @@ def main(argv):
             torch_data = load(torch_path)
         except (OSError, ValueError) as e:
             print("report: ignoring unreadable %s: %s" % (torch_path, e), file=sys.stderr)
-    if torch_data and torch_data.get("device_kind") != "gpu" and sepconv.get("device_kind") == "gpu":
-        torch_data = None  # a CPU test run of compare_torch.py compares nothing
+    if torch_data and torch_data.get("device_kind") != sepconv.get("device_kind"):
+        torch_data = None  # a CPU test run of compare_torch.py compares nothing with a GPU run
     text = render(sepconv, torch_data)
 
     with open(os.path.join(args.dir, "report.md"), "w") as f:
@@ -224,7 +225,8 @@ def main(argv):
     os.makedirs(results, exist_ok=True)
     with open(os.path.join(results, stem + ".md"), "w") as f:
         f.write(text + "\n")
-    shutil.copyfile(os.path.join(args.dir, "sepconv.json"), os.path.join(results, stem + ".sepconv.json"))
+    shutil.copyfile(os.path.join(args.dir, "sepconv.json"),
+                    os.path.join(results, stem + ".sepconv.json"))
     if torch_data:
         shutil.copyfile(torch_path, os.path.join(results, stem + ".torch.json"))
     print("report: wrote %s and %s/%s.*; to keep them: cp %s/%s.* bench/results/"

@@ -1,6 +1,7 @@
 """Synthetic sepconv_bench and compare_torch results for the scripts' tests: a few rows with
 chosen times, so each verdict of regression.py and report.py is known in advance."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -46,6 +47,15 @@ def torch_result(card=CARD):
              "native_median_us": v[2], "error": None} for k, v in ROWS.items()]
     return {"schema": 1, "tool": "compare_torch", "device_kind": "gpu", "card": {"name": card},
             "torch_version": "9.9.9", "rows": rows}
+
+
+def parse_args():
+    """The command line every script test takes (one CTest command for all of them): the bench
+    source folder, and the folder `sepconv_bench --quick --out` wrote (bench_smoke)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--bench-dir", required=True, help="bench/ of the source tree")
+    p.add_argument("--smoke", required=True, help="sepconv_bench --quick's output folder")
+    return p.parse_args()
 
 
 def write(path, data):

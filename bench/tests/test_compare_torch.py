@@ -2,7 +2,6 @@
 """bench/compare_torch.py exits 0 on the smoke run's JSON, and says why when PyTorch or a CUDA
 device is absent (CTest bench_compare_torch_script)."""
 
-import argparse
 import os
 import sys
 import tempfile
@@ -11,10 +10,7 @@ import synthetic as syn
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--bench-dir", required=True)
-    p.add_argument("--smoke", required=True, help="sepconv_bench --quick's output folder")
-    args = p.parse_args()
+    args = syn.parse_args()
     script = os.path.join(args.bench_dir, "compare_torch.py")
     checks = syn.Checks()
     try:

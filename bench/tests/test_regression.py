@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """bench/regression.py's verdicts on synthetic results (CTest bench_regression_script)."""
 
-import argparse
 import os
 import sys
 import tempfile
@@ -10,10 +9,7 @@ import synthetic as syn
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--bench-dir", required=True)
-    p.add_argument("--smoke", help="unused: the tests share one command line")
-    args = p.parse_args()
+    args = syn.parse_args()
     script = os.path.join(args.bench_dir, "regression.py")
     checks = syn.Checks()
     slow_key = ("b", "channels_last", "bf16", "forward")

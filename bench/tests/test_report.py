@@ -2,7 +2,6 @@
 """bench/report.py on synthetic GPU results (targets met and missed) and on the CPU smoke run
 (CTest bench_report_script)."""
 
-import argparse
 import glob
 import os
 import shutil
@@ -22,10 +21,7 @@ def verdict(report, target, row):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--bench-dir", required=True)
-    p.add_argument("--smoke", required=True, help="sepconv_bench --quick's output folder")
-    args = p.parse_args()
+    args = syn.parse_args()
     script = os.path.join(args.bench_dir, "report.py")
     checks = syn.Checks()
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +56,8 @@ def main():
 
         cpu_dir = os.path.join(tmp, "cpu")
         os.makedirs(cpu_dir)
-        shutil.copyfile(os.path.join(args.smoke, "sepconv.json"), os.path.join(cpu_dir, "sepconv.json"))
+        shutil.copyfile(os.path.join(args.smoke, "sepconv.json"),
+                        os.path.join(cpu_dir, "sepconv.json"))
         status, out = syn.run(script, cpu_dir)
         checks.expect(status == 0 and "CPU run" in out and "Targets" not in out,
                       "the smoke run's JSON reports as a CPU run, without targets", out)
