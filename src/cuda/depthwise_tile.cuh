@@ -25,10 +25,12 @@
 
 namespace sepconv::detail {
 
-/// One kernel variant: storage type, layout, channels per thread, sliding window.
-template <class T, DataFormat Format, int Vec_, bool Sliding>
+/// One kernel variant: storage type of x and the weights, of D, layout, channels per thread,
+/// sliding window.
+template <class T, class TD, DataFormat Format, int Vec_, bool Sliding>
 struct DepthwiseTraits {
   using Elem = T;
+  using Out = TD;
   static constexpr DataFormat kFormat = Format;
   static constexpr bool kChannelsLast = Format == DataFormat::channels_last;
   static constexpr int kVec = kChannelsLast ? Vec_ : 1;  ///< channels per thread
@@ -286,7 +288,7 @@ SEPCONV_HOST_DEVICE void compute_chunk(const DepthwiseArgs& a, const BlockCoord&
 template <class Tr, class Memory>
 SEPCONV_HOST_DEVICE void store_outputs(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t m, int g,
                               int tid, const typename Tr::State& st, Memory& mem) {
-  using T = typename Tr::Elem;
+  using T = typename Tr::Out;
   constexpr int S = Tr::kSteps;
   const DepthwisePlan& p = a.plan;
   const ThreadRole<Tr> r(p, bc, tid);
@@ -326,7 +328,7 @@ SEPCONV_HOST_DEVICE void store_outputs(const DepthwiseArgs& a, const BlockCoord&
 /// channels_first with the bias folded into the GEMM: the row of ones at q' = C*M.
 template <class Tr, class Memory>
 SEPCONV_HOST_DEVICE void store_ones(const DepthwiseArgs& a, const BlockCoord& bc, int tid, Memory& mem) {
-  using T = typename Tr::Elem;
+  using T = typename Tr::Out;
   const DepthwisePlan& p = a.plan;
   T* row = static_cast<T*>(a.d) + bc.batch * p.d_batch_stride +
            p.channels * p.multiplier * p.d_ld;

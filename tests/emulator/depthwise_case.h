@@ -18,6 +18,8 @@ struct CaseSpec {
   LayerConfig config;
   DType dtype = DType::f32;
   MathMode math = MathMode::exact;
+  bool float32_intermediate = false;  ///< 16-bit layers: D and the GEMM in float32
+  [[nodiscard]] Precision precision() const { return {dtype, math, float32_intermediate}; }
   std::int64_t batch = 1;
   std::int64_t length = 1;
   std::int64_t channels = 1;

@@ -26,13 +26,13 @@ std::string run_forward(const CaseSpec& spec, const HostTensor& x, const HostWei
   const detail::Plan& plan = run.plan;
   const auto wp = detail::pack_pointwise(spec.config, spec.channels, w.pointwise.view(),
                                          w.bias.shape().empty() ? ConstTensorView{} : w.bias.view(),
-                                         plan.bias);
-  const void* bias = spec.config.use_bias ? w.bias.view().data : nullptr;
-  run_pointwise_host(plan, plan.gemm, run.d, wp, bias, y);
+                                         plan.bias, plan.gemm.dtype);
+  run_pointwise_host(plan, plan.gemm, run.d, wp,
+                     spec.config.use_bias ? w.bias.view() : ConstTensorView{}, y);
   const auto& win = plan.window;
   const reference::Window rw{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
   const auto ref = reference::forward_detail(spec.config, x.view(), w.view(), rw);
-  const auto report = accuracy::compare(spec.config, spec.channels, spec.dtype, spec.math, ref, y.view());
+  const auto report = accuracy::compare(spec.config, spec.channels, spec.precision(), ref, y.view());
   if (!report.ok() || report.checked != win.batch_count * win.time_count * spec.config.filters) {
     problems += "  y: " + report.summary() + "\n";
   }
