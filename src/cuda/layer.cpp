@@ -278,12 +278,7 @@ SeparableConv1D::SeparableConv1D(Context& context, const LayerConfig& config,
   if (in_channels <= 0) {
     fail("in_channels", std::to_string(in_channels), "a strictly positive integer");
   }
-  if (precision.math == MathMode::tf32 && precision.dtype != DType::f32 &&
-      !precision.float32_intermediate) {
-    fail("precision", str("math mode tf32 with dtype ", to_string(precision.dtype)),
-         "tf32 only for float32 GEMMs: float32 layers, or float16/bfloat16 layers with "
-         "float32_intermediate (their own GEMMs always use half-precision tensor cores)");
-  }
+  validate(precision);
   Impl& m = *impl_;
   m.context = &context;
   m.config = config;
