@@ -98,33 +98,41 @@ CaseSpec random_spec(std::mt19937_64& rng) {
   return s;
 }
 
-detail::PlanRequest make_request(const CaseSpec& spec, const HostTensor& x, const HostTensor& y,
-                                 const HostWeights& w) {
+detail::PlanRequest build_request(const LayerConfig& config, const Precision& precision,
+                                  std::int64_t batch, std::int64_t length, std::int64_t channels,
+                                  const detail::LaunchWindow& window, const HostTensor& x,
+                                  const HostTensor& y, const HostWeights& w) {
   detail::PlanRequest r;
-  r.config = spec.config;
-  r.dtype = spec.dtype;
-  r.math = spec.math;
-  r.float32_intermediate = spec.float32_intermediate;
-  r.batch = spec.batch;
-  r.length = spec.length;
-  r.in_channels = spec.channels;
-  r.window = spec.window;
+  r.config = config;
+  r.dtype = precision.dtype;
+  r.math = precision.math;
+  r.float32_intermediate = precision.float32_intermediate;
+  r.batch = batch;
+  r.length = length;
+  r.in_channels = channels;
+  r.window = window;
   const ConstTensorView xv = x.view();
   const ConstTensorView yv = y.view();
   for (int i = 0; i < 3; ++i) {
     r.x_strides[i] = xv.strides[i];
     r.y_strides[i] = yv.strides[i];
   }
-  const auto e = static_cast<std::int64_t>(dtype_size(spec.dtype));
-  const std::int64_t b0 = spec.window.batch_begin;
-  const std::int64_t t0 = spec.window.time_begin;
+  const auto e = static_cast<std::int64_t>(dtype_size(precision.dtype));
+  const std::int64_t b0 = window.batch_begin;
+  const std::int64_t t0 = window.time_begin;
   r.x_align = alignment(static_cast<const unsigned char*>(xv.data) + b0 * xv.strides[0] * e);
-  const std::int64_t y_offset = spec.config.data_format == DataFormat::channels_last
+  const std::int64_t y_offset = config.data_format == DataFormat::channels_last
                                     ? b0 * yv.strides[0] + t0 * yv.strides[1]
                                     : b0 * yv.strides[0] + t0 * yv.strides[2];
   r.y_align = alignment(static_cast<const unsigned char*>(yv.data) + y_offset * e);
   r.bias_align = w.bias.shape().empty() ? 256 : alignment(w.bias.view().data);
   return r;
+}
+
+detail::PlanRequest make_request(const CaseSpec& spec, const HostTensor& x, const HostTensor& y,
+                                 const HostWeights& w) {
+  return build_request(spec.config, spec.precision(), spec.batch, spec.length, spec.channels,
+                       spec.window, x, y, w);
 }
 
 EmulatedDepthwise emulate(const CaseSpec& spec, const HostTensor& x, const HostWeights& w,

@@ -35,7 +35,14 @@ struct CaseSpec {
 /// shared-memory budgets and grids (the chunked and grid-stride paths).
 CaseSpec random_spec(std::mt19937_64& rng);
 
-/// The request a forward call with these views would make.
+/// The request a forward of these host views would make for `window` (counts of 0: the whole
+/// problem), with the alignments of the real pointers.
+detail::PlanRequest build_request(const LayerConfig& config, const Precision& precision,
+                                  std::int64_t batch, std::int64_t length, std::int64_t channels,
+                                  const detail::LaunchWindow& window, const HostTensor& x,
+                                  const HostTensor& y, const HostWeights& w);
+
+/// The request of a case.
 detail::PlanRequest make_request(const CaseSpec& spec, const HostTensor& x, const HostTensor& y,
                                  const HostWeights& w);
 

@@ -8,6 +8,7 @@
 
 #include "cuda/epilogue.h"
 #include "cuda/lt_matmul.h"
+#include "emulator/depthwise_case.h"
 #include "emulator/descriptor_gemm.h"
 #include "host/pack.h"
 #include "sepconv/reference.h"
@@ -220,34 +221,19 @@ PointwiseOutcome run_case(const PointwiseCase& c,
   const HostWeights w = random_weights(cfg, c.in_channels, c.dtype, rng);
   HostTensor y = poisoned_output(cfg, c.batch, c.length, c.dtype, c.y_slack);
 
-  detail::PlanRequest request;
-  request.config = cfg;
-  request.dtype = c.dtype;
-  request.math = c.math;
-  request.float32_intermediate = c.float32_intermediate;
-  request.batch = c.batch;
-  request.length = c.length;
-  request.in_channels = c.in_channels;
-  request.window = c.window;
+  detail::PlanRequest request =
+      build_request(cfg, Precision{c.dtype, c.math, c.float32_intermediate}, c.batch, c.length,
+                    c.in_channels, c.window, x, y, w);
   request.force_bias = c.force_bias;
-  const bool last = cfg.data_format == DataFormat::channels_last;
-  for (int i = 0; i < 3; ++i) {
-    request.x_strides[i] = x.view().strides[i];
-    request.y_strides[i] = c.zero_unit_strides && y.view().shape[i] == 1 ? 0 : y.view().strides[i];
+  if (c.zero_unit_strides) {
+    for (int i = 0; i < 3; ++i) {
+      if (y.view().shape[i] == 1) request.y_strides[i] = 0;
+    }
   }
   PointwiseOutcome outcome;
   outcome.plan = detail::make_plan(request);
   const detail::Plan& plan = outcome.plan;
   const detail::LaunchWindow& win = plan.window;
-  const auto e = static_cast<std::int64_t>(dtype_size(c.dtype));
-  auto* const y_window = static_cast<unsigned char*>(y.view().data) +
-                         e * (last ? y.view().offset(win.batch_begin, win.time_begin, 0)
-                                   : y.view().offset(win.batch_begin, 0, win.time_begin));
-  // The alignment the planner would have been told: the host buffers' real one.
-  request.y_align = detail::alignment_of(reinterpret_cast<std::uintptr_t>(y_window));
-  const void* const bias = cfg.use_bias ? w.bias.view().data : nullptr;
-  request.bias_align = detail::alignment_of(reinterpret_cast<std::uintptr_t>(bias));
-  outcome.plan = detail::make_plan(request);
 
   // D and the packed pointwise matrix, as the depthwise kernel and set_weights produce them.
   const reference::Window ref_window{win.batch_begin, win.batch_count, win.time_begin,
