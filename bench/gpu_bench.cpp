@@ -352,10 +352,12 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
       return count_nonfinite(y.data(), t, 1, count(ys), count(ys), stream) == 0;
     };
 
+    // D has the layer's dtype (no float32 intermediate is requested here).
     const detail::DepthwisePlan& dp = plan.depthwise;
-    const std::int64_t d_count = plan.d_bytes / e;
+    const DType dt = dp.d_dtype;
+    const std::int64_t d_count = plan.d_bytes / static_cast<std::int64_t>(dtype_size(dt));
     record(Stage::depthwise, [&](Row& row) {
-      const DeviceBuffer d = env.filled(t, d_count, kNaN, kNaN);  // poisoned
+      const DeviceBuffer d = env.filled(dt, d_count, kNaN, kNaN);  // poisoned
       detail::DepthwiseArgs args;
       args.plan = dp;
       args.w = dw.data();
@@ -371,13 +373,13 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
       const std::int64_t rows =
           last ? dp.batch * dp.time_count : dp.batch * (dp.d_batch_stride / dp.d_ld);
       row.outputs_finite =
-          count_nonfinite(d.data(), t, rows, last ? cm : dp.time_count, dp.d_ld, stream) == 0;
+          count_nonfinite(d.data(), dt, rows, last ? cm : dp.time_count, dp.d_ld, stream) == 0;
     });
 
     record(Stage::pointwise, [&](Row& row) {
       const int d_copies = rotation_copies(static_cast<double>(plan.d_bytes), env.l2_bytes);
       std::vector<DeviceBuffer> d;
-      for (int i = 0; i < d_copies; ++i) d.push_back(env.filled(t, d_count, -1, 1));
+      for (int i = 0; i < d_copies; ++i) d.push_back(env.filled(dt, d_count, -1, 1));
       detail::LtMatmul lt(plan.gemm);
       lt.choose_algorithm(env.handle, kGemmWorkspace);
       if (lt.has_bias()) lt.set_bias_pointer(bias.data());
@@ -390,7 +392,7 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
         lt.run(env.handle, plan.gemm.a_is_weights ? pw.data() : di,
                plan.gemm.a_is_weights ? di : pw.data(), y.data(), workspace.data(),
                workspace.bytes(), stream);
-        if (after) detail::launch_epilogue(plan.epilogue, y.data(), bias.data(), stream);
+        if (after) detail::launch_epilogue(plan.epilogue, y.data(), nullptr, bias.data(), stream);
       });
       row.outputs_finite = y_finite();
     });
