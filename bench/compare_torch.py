@@ -23,7 +23,8 @@ defaults. torch.backends.cudnn.benchmark is on (its autotuning happens in the wa
 
 Timing as sepconv_bench: CUDA events around each run, warm-up runs first, the L2 flushed (a
 buffer of the L2's size zeroed) before every run, inputs rotated among copies that together
-exceed the L2 three times, the median of --runs (default 20) runs.
+exceed the L2 three times, the timed runs enqueued behind a GPU spin (torch.cuda._sleep) long
+enough for the host to enqueue them all, the median of --runs (default 20) runs.
 
 It reads the shapes and the rows (shape x format x mode x stage) from sepconv.json, writes
 torch.json beside it (or in --out) and prints a ratio table sepconv / PyTorch last (< 1: sepconv
@@ -101,10 +102,14 @@ class Bench:
         self.cuda = device == "cuda"
         self.l2_bytes = 0
         self.flush = None
+        self.clock_hz = 2e9
         if self.cuda:
             props = torch.cuda.get_device_properties(0)
             self.l2_bytes = int(getattr(props, "L2_cache_size", 0)) or 64 << 20
             self.flush = torch.empty(self.l2_bytes, dtype=torch.uint8, device=device)
+            khz = float(getattr(props, "clock_rate", 0) or 0)
+            if 1e5 < khz < 1e7:  # a plausible SM clock in kHz
+                self.clock_hz = khz * 1e3
 
     def copies(self, nbytes):
         """Input copies whose total exceeds the L2 three times (1 to 64)."""
@@ -115,12 +120,19 @@ class Bench:
     def time(self, fn, copies):
         """fn(i) for the copy index i, warm-up runs then timed runs; a summary in microseconds."""
         torch = self.torch
+        host_s = 250e-6  # host time to enqueue one run: the fastest warm-up run's
         for i in range(self.warmup):
+            start = time.perf_counter()
             if self.cuda:
                 self.flush.zero_()
             fn(i % copies)
+            host_s = min(host_s, time.perf_counter() - start) if i else time.perf_counter() - start
         us = []
         if self.cuda:
+            # As sepconv_bench: the timed runs queue behind a spin (2x the host time of a run, per
+            # run), so the events measure device time, not host gaps between small runs.
+            spin_s = min(max(2 * self.runs * host_s, 0.5e-3), 50e-3)
+            torch.cuda._sleep(int(spin_s * self.clock_hz))
             starts = [torch.cuda.Event(enable_timing=True) for _ in range(self.runs)]
             ends = [torch.cuda.Event(enable_timing=True) for _ in range(self.runs)]
             for i in range(self.runs):
@@ -361,7 +373,9 @@ def main(argv):
         "sepconv_card": sepconv.get("card", {}).get("name"),
         "settings": {"runs": args.runs, "warmup": args.warmup, "cudnn_benchmark": True,
                      "l2_flush_bytes": bench.l2_bytes, "precision_flags": flags,
-                     "timer": "torch.cuda.Event pairs" if device == "cuda" else "perf_counter"},
+                     "timer": ("torch.cuda.Event pairs; timed runs enqueued behind "
+                               "torch.cuda._sleep (2x a warm-up run's host time per run)"
+                               if device == "cuda" else "perf_counter")},
         "rows": rows,
     }
     out_dir = args.out or os.path.dirname(os.path.abspath(args.sepconv))

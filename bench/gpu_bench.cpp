@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -69,8 +70,10 @@ Owned<cublasLtHandle_t> make_lt_handle() {
 // ---- timing -------------------------------------------------------------------------------------
 
 /// Times work enqueued on one stream: warm-up runs, then timed runs, each after an L2 flush (a
-/// memset of a buffer the size of the L2), each between two events; all runs are enqueued before
-/// one synchronisation, so host work overlaps device work as it does in an application.
+/// memset of a buffer the size of the L2), each between two events. The timed runs are enqueued
+/// behind a spin kernel long enough (twice the host time of a warm-up run, per run) for the host
+/// to enqueue them all, then one synchronisation: the events measure device time, not the gaps
+/// host work (argument checks, planning lookups, launches) would leave between small runs.
 class Timer {
  public:
   Timer(cudaStream_t stream, std::size_t l2_bytes)
@@ -78,10 +81,16 @@ class Timer {
 
   /// enqueue(i) for i = 0, 1, ... over warm-up and timed runs alike (inputs rotate with i).
   Timing time(int warmup, int runs, const std::function<void(int)>& enqueue) {
+    double host_us = 250;  // host time to enqueue one run: the fastest warm-up run's
     for (int i = 0; i < warmup; ++i) {
+      const auto start = std::chrono::steady_clock::now();
       flush(i);
       enqueue(i);
+      const auto stop = std::chrono::steady_clock::now();
+      const double us = std::chrono::duration<double, std::micro>(stop - start).count();
+      host_us = i == 0 ? us : std::min(host_us, us);
     }
+    launch_spin(std::clamp(2 * runs * host_us, 500.0, 50000.0), stream_);
     std::vector<Owned<cudaEvent_t>> events;
     for (int i = 0; i < 2 * runs; ++i) events.push_back(make_event());
     for (int i = 0; i < runs; ++i) {
@@ -471,7 +480,9 @@ Report run_gpu(const Selection& sel) {
       {"warmup", sel.warmup},
       {"quick", sel.quick},
       {"l2_flush_bytes", timer.flush_bytes()},
-      {"timer", "cudaEvent pair around each run; all runs enqueued, then one synchronisation"},
+      {"timer",
+       "cudaEvent pair around each run; the timed runs enqueued behind a spin kernel (2x the "
+       "host time of a warm-up run, per run; 0.5 to 50 ms), then one synchronisation"},
       {"inputs", "device-side uniform random data; rotated among copies exceeding 3x the L2"},
       {"gemm_workspace_bytes", kGemmWorkspace},
       {"activation", "linear"},

@@ -54,6 +54,18 @@ __global__ void __launch_bounds__(kThreads)
   if (local != 0) atomicAdd(count, local);
 }
 
+__device__ std::uint64_t global_ns() {
+  std::uint64_t t = 0;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+__global__ void spin_kernel(std::uint64_t nanoseconds) {
+  const std::uint64_t start = global_ns();
+  while (global_ns() - start < nanoseconds) {
+  }
+}
+
 constexpr int kFmaThreads = 256;
 constexpr int kFmaChains = 8;   // independent dependency chains per thread
 constexpr int kFmaUnroll = 16;  // FMAs per chain per loop iteration
@@ -117,6 +129,11 @@ std::int64_t count_nonfinite(const void* data, DType dtype, std::int64_t rows, s
   SEPCONV_CUDA_TRY(cudaMemcpyAsync(&host, count, sizeof host, cudaMemcpyDeviceToHost, stream));
   SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream));
   return static_cast<std::int64_t>(host);
+}
+
+void launch_spin(double microseconds, cudaStream_t stream) {
+  spin_kernel<<<1, 1, 0, stream>>>(static_cast<std::uint64_t>(std::max(0.0, microseconds) * 1e3));
+  SEPCONV_CUDA_TRY(cudaGetLastError());
 }
 
 double FmaLaunch::flops() const {

@@ -21,6 +21,11 @@ void fill_uniform(void* data, DType dtype, std::int64_t count, std::uint64_t see
 [[nodiscard]] std::int64_t count_nonfinite(const void* data, DType dtype, std::int64_t rows,
                                            std::int64_t cols, std::int64_t ld, cudaStream_t stream);
 
+/// Keeps `stream` busy for `microseconds` (one thread spinning on the global timer): enqueued
+/// before the timed runs, it lets the host enqueue them all before the first starts, so host work
+/// between runs (argument checks, launches) never leaves the device idle inside a timed region.
+void launch_spin(double microseconds, cudaStream_t stream);
+
 /// One launch of the FP32 FMA kernel: every thread runs independent chains of fmaf, enough to
 /// keep every FP32 lane busy; `out` takes one float per thread so nothing is optimised away.
 struct FmaLaunch {
