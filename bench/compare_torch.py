@@ -132,9 +132,9 @@ class Bench:
             # As sepconv_bench: the timed runs queue behind a spin (2x the host time of a run, per
             # run), so the events measure device time, not host gaps between small runs.
             spin_s = min(max(2 * self.runs * host_s, 0.5e-3), 50e-3)
-            torch.cuda._sleep(int(spin_s * self.clock_hz))
             starts = [torch.cuda.Event(enable_timing=True) for _ in range(self.runs)]
             ends = [torch.cuda.Event(enable_timing=True) for _ in range(self.runs)]
+            torch.cuda._sleep(int(spin_s * self.clock_hz))
             for i in range(self.runs):
                 self.flush.zero_()
                 starts[i].record()

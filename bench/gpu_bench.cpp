@@ -90,9 +90,9 @@ class Timer {
       const double us = std::chrono::duration<double, std::micro>(stop - start).count();
       host_us = i == 0 ? us : std::min(host_us, us);
     }
-    launch_spin(std::clamp(2 * runs * host_us, 500.0, 50000.0), stream_);
     std::vector<Owned<cudaEvent_t>> events;
     for (int i = 0; i < 2 * runs; ++i) events.push_back(make_event());
+    launch_spin(std::clamp(2 * runs * host_us, 500.0, 50000.0), stream_);
     for (int i = 0; i < runs; ++i) {
       const auto e = 2 * static_cast<std::size_t>(i);
       flush(warmup + i);
