@@ -1,5 +1,7 @@
 // The depthwise forward kernel: the tile code of depthwise_tile.cuh run by one CTA per block
 // (grid-stride), with the variants the plan can ask for instantiated here, where they are launched.
+#include <array>
+#include <atomic>
 #include <string>
 
 #include "cuda/check.h"
@@ -9,6 +11,9 @@
 
 namespace sepconv::detail {
 namespace {
+
+// Devices the per-device launch state remembers (beyond, the attribute is set at every launch).
+constexpr std::size_t kMaxDevices = 64;
 
 /// The device side of the schedule's executor: every thread runs its own part of each phase.
 template <class State>
@@ -40,8 +45,22 @@ void launch(const DepthwiseArgs& args, cudaStream_t stream) {
   const DepthwisePlan& p = args.plan;
   auto* kernel = &depthwise_fwd_kernel<Tr>;
   if (p.needs_optin) {
-    SEPCONV_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(p.shared_bytes)));
+    // The dynamic shared-memory limit is raised once per variant and device, to the largest a
+    // launch has needed, not before every launch.
+    static std::array<std::atomic<int>, kMaxDevices> raised{};
+    int device = 0;
+    SEPCONV_CUDA_TRY(cudaGetDevice(&device));
+    const auto bytes = static_cast<int>(p.shared_bytes);
+    const auto slot = static_cast<std::size_t>(device);
+    if (slot >= kMaxDevices || raised[slot].load(std::memory_order_acquire) < bytes) {
+      SEPCONV_CUDA_TRY(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+      if (slot < kMaxDevices) {
+        int seen = raised[slot].load(std::memory_order_relaxed);
+        while (seen < bytes && !raised[slot].compare_exchange_weak(seen, bytes)) {
+        }
+      }
+    }
   }
   kernel<<<static_cast<unsigned>(p.grid), static_cast<unsigned>(p.threads),
            static_cast<std::size_t>(p.shared_bytes), stream>>>(args);
