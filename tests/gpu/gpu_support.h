@@ -57,7 +57,14 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
-/// main() of a GPU test binary: one clear message and kSkipExitCode without a device.
+/// Prints what tools/device_check.sh records, one "key: value" line each: sepconv's version, the
+/// CUDA runtime and driver versions, cuBLASLt's version (the library loaded, and the headers built
+/// against), "devices: N" and one line per device. Works without a device.
+void print_versions();
+
+/// main() of a GPU test binary: with --sepconv-versions, print_versions() and exit 0; with
+/// --gtest_list_tests, the list (no device needed); else one clear message and kSkipExitCode
+/// without a device, or every test.
 int run_gpu_tests(int argc, char** argv, const char* suite);
 
 }  // namespace sepconv::test

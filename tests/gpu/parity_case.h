@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct ParityCase {
   /// One line with everything needed to reproduce the case.
   [[nodiscard]] std::string describe() const;
 };
+
+/// GoogleTest prints a case as its name.
+inline void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
 
 /// Output steps of a case (Lout).
 [[nodiscard]] std::int64_t output_steps(const ParityCase& c);

@@ -7,7 +7,7 @@
 // the reference checks sampled windows (the padded ends, where x's, D's and y's offsets pass 2^31,
 // and random ones) from host views whose untouched pages the OS never maps.
 // Select alone with --gtest_filter=ParityHuge.*; skipped, with a message, when the device has too
-// little free memory (about 28 GB channels_last, 19 GB channels_first).
+// little free memory (about 26 GiB channels_last, 18 GiB channels_first).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -83,6 +83,9 @@ struct GoldenParam {
   golden::Case golden;
   Precision precision;
 };
+void PrintTo(const GoldenParam& p, std::ostream* os) {
+  *os << p.golden.name << " " << precision_name(p.precision);
+}
 
 std::vector<GoldenParam> golden_params() {
   std::vector<GoldenParam> all;
