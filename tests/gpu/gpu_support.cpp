@@ -30,10 +30,11 @@ void print_versions() {
     std::printf("CUDA driver: none\n");
   }
   const std::size_t lt = cublasLtGetVersion();
-  std::printf("cuBLASLt: %zu.%zu.%zu (cublasLtGetVersion %zu; built against %d.%d.%d; its CUDA "
-              "runtime %zu)\n",
-              lt / 10000, lt % 10000 / 100, lt % 100, lt, CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR,
-              CUBLAS_VER_PATCH, cublasLtGetCudartVersion());
+  std::printf(
+      "cuBLASLt: %zu.%zu.%zu (cublasLtGetVersion %zu; built against %d.%d.%d; its CUDA "
+      "runtime %zu)\n",
+      lt / 10000, lt % 10000 / 100, lt % 100, lt, CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR,
+      CUBLAS_VER_PATCH, cublasLtGetCudartVersion());
   int count = 0;
   if (!cuda_device_available() || cudaGetDeviceCount(&count) != cudaSuccess) count = 0;
   std::printf("devices: %d\n", count);
@@ -41,11 +42,12 @@ void print_versions() {
     cudaDeviceProp prop{};
     if (cudaGetDeviceProperties(&prop, d) != cudaSuccess) continue;
     const detail::DeviceLimits limits = detail::read_device_limits(d);
-    std::printf("device %d: %s, sm_%d%d, %lld SMs, %zu MiB, %lld KB shared memory per block "
-                "(opt-in), depthwise budget %lld KB\n",
-                d, prop.name, prop.major, prop.minor, static_cast<long long>(limits.multiprocessors),
-                prop.totalGlobalMem >> 20, static_cast<long long>(limits.shared_optin / 1024),
-                static_cast<long long>(limits.shared_budget / 1024));
+    std::printf(
+        "device %d: %s, sm_%d%d, %lld SMs, %zu MiB, %lld KB shared memory per block "
+        "(opt-in), depthwise budget %lld KB\n",
+        d, prop.name, prop.major, prop.minor, static_cast<long long>(limits.multiprocessors),
+        prop.totalGlobalMem >> 20, static_cast<long long>(limits.shared_optin / 1024),
+        static_cast<long long>(limits.shared_budget / 1024));
   }
 }
 

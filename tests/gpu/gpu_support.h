@@ -23,9 +23,12 @@ inline constexpr int kSkipExitCode = 77;
 class DeviceMirror {
  public:
   explicit DeviceMirror(const HostTensor& host) : buffer_(host.bytes().size()) { upload(host); }
+  /// Synchronous: a copy from pageable memory may return before its DMA lands, and forwards on a
+  /// non-blocking stream do not wait for the legacy stream, so the device is synchronised.
   void upload(const HostTensor& host) {
     SEPCONV_CUDA_TRY(cudaMemcpy(buffer_.data(), host.bytes().data(), host.bytes().size(),
                                 cudaMemcpyHostToDevice));
+    SEPCONV_CUDA_TRY(cudaDeviceSynchronize());
     const ConstTensorView v = host.view();
     view_ = {static_cast<unsigned char*>(buffer_.data()) +
                  (static_cast<const unsigned char*>(v.data) - host.bytes().data()),

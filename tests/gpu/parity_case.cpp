@@ -21,32 +21,9 @@ namespace {
 // Output elements per piece when a whole output is cut up for the host threads.
 constexpr std::int64_t kPieceElements = 8192;
 
-LayerConfig layer(std::int64_t filters, std::int64_t kernel, Padding padding, DataFormat format,
-                  Activation activation, std::int64_t multiplier = 1, std::int64_t strides = 1,
-                  std::int64_t dilation = 1, bool bias = true) {
-  LayerConfig c;
-  c.filters = filters;
-  c.kernel_size = kernel;
-  c.padding = padding;
-  c.data_format = format;
-  c.activation = activation;
-  c.depth_multiplier = multiplier;
-  c.strides = strides;
-  c.dilation_rate = dilation;
-  c.use_bias = bias;
-  return c;
-}
-
 ParityCase make_case(std::string name, const LayerConfig& config, std::int64_t batch,
                      std::int64_t length, std::int64_t channels, Precision precision = {}) {
-  ParityCase c;
-  c.name = std::move(name);
-  c.config = config;
-  c.precision = precision;
-  c.batch = batch;
-  c.length = length;
-  c.channels = channels;
-  return c;
+  return {std::move(name), config, precision, batch, length, channels};  // ParityCase's order
 }
 
 const char* short_format(DataFormat f) { return f == DataFormat::channels_last ? "cl" : "cf"; }
@@ -64,6 +41,13 @@ void for_each_index(const ConstTensorView& v, Fn&& fn) {
 
 }  // namespace
 
+LayerConfig make_config(std::int64_t filters, std::int64_t kernel, Padding padding,
+                        DataFormat format, Activation activation, std::int64_t multiplier,
+                        std::int64_t strides, std::int64_t dilation, bool bias) {
+  // LayerConfig's member order.
+  return {filters, kernel, strides, padding, format, dilation, multiplier, activation, bias};
+}
+
 const std::vector<Precision>& all_precisions() {
   static const std::vector<Precision> all{{DType::f32, MathMode::exact},
                                           {DType::f32, MathMode::tf32},
@@ -74,9 +58,12 @@ const std::vector<Precision>& all_precisions() {
 
 std::string precision_name(const Precision& p) {
   switch (p.dtype) {
-    case DType::f32: return p.math == MathMode::tf32 ? "tf32" : "f32";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
+    case DType::f32:
+      return p.math == MathMode::tf32 ? "tf32" : "f32";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
   }
   return "?";
 }
@@ -86,11 +73,13 @@ std::string ParityCase::describe() const {
   o << name << ": " << test::describe(config) << " " << precision_name(precision) << " B" << batch
     << " L" << length << " C" << channels << " Lout " << output_steps(*this);
   auto slack = [&](const char* what, const std::array<std::int64_t, 3>& s) {
-    if (s != std::array<std::int64_t, 3>{}) o << " " << what << "-sliced{" << s[0] << "," << s[1] << "," << s[2] << "}";
+    if (s != std::array<std::int64_t, 3>{})
+      o << " " << what << "-sliced{" << s[0] << "," << s[1] << "," << s[2] << "}";
   };
   slack("x", x_slack);
   slack("y", y_slack);
-  if (sampled_windows > 0) o << ", " << sampled_windows << " sampled windows of " << window_steps << " steps";
+  if (sampled_windows > 0)
+    o << ", " << sampled_windows << " sampled windows of " << window_steps << " steps";
   if (workspace_steps > 0) o << ", workspace for 1 x " << workspace_steps << " steps";
   if (tap_chunked) o << ", tap-chunked";
   return o.str();
@@ -102,56 +91,59 @@ std::int64_t output_steps(const ParityCase& c) { return output_length(c.config, 
 
 std::vector<ParityCase> shape_cases() {
   using A = Activation;
+  using P = Padding;
   const auto cl = DataFormat::channels_last;
   const auto cf = DataFormat::channels_first;
   std::vector<ParityCase> base;
-  auto add = [&](ParityCase c, int windows) -> ParityCase& {
-    c.sampled_windows = windows;
-    base.push_back(std::move(c));
+  base.reserve(32);  // add() returns a reference into it
+  // add(name, config, B, L, C, sampled windows)
+  auto add = [&](const char* name, const LayerConfig& config, std::int64_t batch,
+                 std::int64_t length, std::int64_t channels, int windows) -> ParityCase& {
+    base.push_back(make_case(name, config, batch, length, channels));
+    base.back().sampled_windows = windows;
     return base.back();
   };
-  // Long sequences.
-  add(make_case("long_seq_cl", layer(48, 31, Padding::same, cl, A::gelu), 2, 65536 + 7, 64), 8);
-  // Softmax along time needs whole rows: few filters keep the reference's rows cheap.
-  add(make_case("long_seq_cf_log_softmax",
-                layer(4, 9, Padding::causal, cf, A::log_softmax, 2, 1, 2), 2, 65536 + 1, 8), 2);
-  add(make_case("long_seq_strided_cl", layer(16, 8, Padding::same, cl, A::relu, 1, 3), 1, 100000, 32), 8);
+  // Long sequences. Softmax along time needs whole rows: few filters keep those rows cheap.
+  add("long_seq_cl", make_config(48, 31, P::same, cl, A::gelu), 2, 65536 + 7, 64, 8);
+  add("long_seq_cf_log_softmax", make_config(4, 9, P::causal, cf, A::log_softmax, 2, 1, 2), 2,
+      65536 + 1, 8, 2);
+  add("long_seq_strided_cl", make_config(16, 8, P::same, cl, A::relu, 1, 3), 1, 100000, 32, 8);
   // Many channels.
-  add(make_case("many_channels_cl", layer(256, 5, Padding::valid, cl, A::relu), 2, 257, 4096 + 32), 6)
+  add("many_channels_cl", make_config(256, 5, P::valid, cl, A::relu), 2, 257, 4096 + 32, 6)
       .window_steps = 8;
-  add(make_case("many_channels_cf", layer(64, 3, Padding::same, cf, A::tanh, 2), 2, 300, 2048 + 3), 6)
+  add("many_channels_cf", make_config(64, 3, P::same, cf, A::tanh, 2), 2, 300, 2048 + 3, 6)
       .window_steps = 8;
   // Large kernels and dilations: the tap-chunked path.
-  add(make_case("k1024_cl", layer(32, 1024, Padding::same, cl, A::silu), 2, 3000, 128), 6).tap_chunked = true;
-  add(make_case("k1024_d8_cf", layer(16, 1024, Padding::same, cf, A::sigmoid, 1, 1, 8), 1, 6000, 40), 6)
+  add("k1024_cl", make_config(32, 1024, P::same, cl, A::silu), 2, 3000, 128, 6).tap_chunked = true;
+  add("k1024_d8_cf", make_config(16, 1024, P::same, cf, A::sigmoid, 1, 1, 8), 1, 6000, 40, 6)
       .tap_chunked = true;
-  add(make_case("k257_d4_cl", layer(32, 257, Padding::valid, cl, A::linear, 1, 1, 4), 2, 3000, 64), 6)
+  add("k257_d4_cl", make_config(32, 257, P::valid, cl, A::linear, 1, 1, 4), 2, 3000, 64, 6)
       .tap_chunked = true;
-  add(make_case("k257_d32_cf", layer(32, 257, Padding::same, cf, A::softsign, 1, 1, 32), 2, 3000, 16), 6)
+  add("k257_d32_cf", make_config(32, 257, P::same, cf, A::softsign, 1, 1, 32), 2, 3000, 16, 6)
       .tap_chunked = true;
-  add(make_case("k513_longer_than_input_cl", layer(12, 513, Padding::same, cl, A::elu), 2, 100, 24), 0);
+  add("k513_longer_than_input_cl", make_config(12, 513, P::same, cl, A::elu), 2, 100, 24, 0);
   // Huge strides and dilations: the gathered staging.
-  add(make_case("d4096_gathered_cl", layer(8, 3, Padding::valid, cl, A::hard_tanh, 1, 1, 4096), 1, 20000, 32), 6);
-  add(make_case("s16_gathered_cf", layer(8, 9, Padding::same, cf, A::relu6, 1, 16), 2, 50000, 8), 6);
+  add("d4096_gathered_cl", make_config(8, 3, P::valid, cl, A::hard_tanh, 1, 1, 4096), 1, 20000, 32,
+      6);
+  add("s16_gathered_cf", make_config(8, 9, P::same, cf, A::relu6, 1, 16), 2, 50000, 8, 6);
   // Sliced (strided) views.
-  {
-    auto& c = add(make_case("sliced_cl", layer(40, 15, Padding::causal, cl, A::elu), 3, 20000, 96), 6);
-    c.x_slack = {1, 7, 16};
-    c.y_slack = {2, 5, 8};
-  }
-  {
-    auto& c = add(make_case("sliced_cf", layer(24, 7, Padding::valid, cf, A::softplus), 3, 20000, 48), 6);
-    c.x_slack = {1, 3, 24};
-    c.y_slack = {1, 2, 16};
-  }
+  auto& sliced_cl = add("sliced_cl", make_config(40, 15, P::causal, cl, A::elu), 3, 20000, 96, 6);
+  sliced_cl.x_slack = {1, 7, 16};
+  sliced_cl.y_slack = {2, 5, 8};
+  auto& sliced_cf =
+      add("sliced_cf", make_config(24, 7, P::valid, cf, A::softplus), 3, 20000, 48, 6);
+  sliced_cf.x_slack = {1, 3, 24};
+  sliced_cf.y_slack = {1, 2, 16};
   // Chunked workspaces: output steps (channels_last), whole samples (softmax along time).
-  add(make_case("workspace_time_chunks_cl", layer(32, 33, Padding::same, cl, A::mish, 2), 8, 4000, 64), 6)
+  add("workspace_time_chunks_cl", make_config(32, 33, P::same, cl, A::mish, 2), 8, 4000, 64, 6)
       .workspace_steps = 1000;
-  add(make_case("workspace_batch_chunks_cf_softmax", layer(16, 5, Padding::same, cf, A::softmax), 6, 3000, 32), 3)
+  add("workspace_batch_chunks_cf_softmax", make_config(16, 5, P::same, cf, A::softmax), 6, 3000, 32,
+      3)
       .workspace_steps = 3000;
   // Many batches; many filters without bias.
-  add(make_case("batch64_cl", layer(64, 3, Padding::valid, cl, A::hard_silu), 64, 512, 128), 8);
-  add(make_case("filters1024_nobias_cl", layer(1024, 7, Padding::same, cl, A::linear, 1, 1, 1, false), 2, 1000, 256), 4)
+  add("batch64_cl", make_config(64, 3, P::valid, cl, A::hard_silu), 64, 512, 128, 8);
+  add("filters1024_nobias_cl", make_config(1024, 7, P::same, cl, A::linear, 1, 1, 1, false), 2,
+      1000, 256, 4)
       .window_steps = 4;
 
   std::vector<ParityCase> all;
@@ -172,10 +164,11 @@ std::vector<ParityCase> activation_cases() {
     const auto activation = static_cast<Activation>(a);
     for (auto format : {DataFormat::channels_last, DataFormat::channels_first}) {
       for (const auto& p : all_precisions()) {
-        const Padding padding = format == DataFormat::channels_last ? Padding::same : Padding::causal;
+        const Padding padding =
+            format == DataFormat::channels_last ? Padding::same : Padding::causal;
         ParityCase c = make_case(std::string(to_string(activation)) + "_" + short_format(format) +
                                      "_" + precision_name(p),
-                                 layer(20, 9, padding, format, activation, 2), 2, 200, 24, p);
+                                 make_config(20, 9, padding, format, activation, 2), 2, 200, 24, p);
         c.x_slack = {1, 3, 8};
         c.y_slack = {1, 2, 4};
         all.push_back(std::move(c));
@@ -194,71 +187,62 @@ std::vector<ParityCase> path_cases() {
   const Precision f16{DType::f16, MathMode::exact};
   const Precision bf16{DType::bf16, MathMode::exact};
   std::vector<ParityCase> all;
-  all.push_back(make_case("sliding_cl_f32_relu_bias_epilogue", layer(12, 7, Padding::same, cl, A::relu), 2, 150, 16, f32));
-  all.push_back(make_case("sliding_cf_f32_gelu_ones_row", layer(12, 5, Padding::same, cf, A::gelu), 2, 150, 12, f32));
-  all.push_back(make_case("strided_cl_f16_silu", layer(8, 5, Padding::valid, cl, A::silu, 1, 3), 2, 200, 24, f16));
-  all.push_back(make_case("dilated_cf_bf16_tanh", layer(8, 5, Padding::causal, cf, A::tanh, 1, 1, 3), 2, 150, 10, bf16));
-  all.push_back(make_case("tap_chunked_cl_f32", layer(8, 300, Padding::same, cl, A::linear, 1, 1, 1, false), 1, 400, 128, f32));
+  all.push_back(make_case("sliding_cl_f32_relu_bias_epilogue",
+                          make_config(12, 7, Padding::same, cl, A::relu), 2, 150, 16, f32));
+  all.push_back(make_case("sliding_cf_f32_gelu_ones_row",
+                          make_config(12, 5, Padding::same, cf, A::gelu), 2, 150, 12, f32));
+  all.push_back(make_case("strided_cl_f16_silu",
+                          make_config(8, 5, Padding::valid, cl, A::silu, 1, 3), 2, 200, 24, f16));
+  all.push_back(make_case("dilated_cf_bf16_tanh",
+                          make_config(8, 5, Padding::causal, cf, A::tanh, 1, 1, 3), 2, 150, 10,
+                          bf16));
+  all.push_back(make_case("tap_chunked_cl_f32",
+                          make_config(8, 300, Padding::same, cl, A::linear, 1, 1, 1, false), 1, 400,
+                          128, f32));
   all.back().tap_chunked = true;
-  all.push_back(make_case("tap_chunked_cf_f32", layer(8, 64, Padding::same, cf, A::relu, 1, 1, 64), 1, 300, 8, f32));
+  all.push_back(make_case("tap_chunked_cf_f32",
+                          make_config(8, 64, Padding::same, cf, A::relu, 1, 1, 64), 1, 300, 8,
+                          f32));
   all.back().tap_chunked = true;
-  all.push_back(make_case("gathered_cl_f16", layer(8, 5, Padding::same, cl, A::relu6, 1, 1, 1024), 1, 300, 16, f16));
-  all.push_back(make_case("gathered_cf_f32_strided", layer(8, 9, Padding::same, cf, A::sigmoid, 1, 16), 2, 600, 8, f32));
-  all.push_back(make_case("softmax_rows_cl_tf32", layer(24, 3, Padding::same, cl, A::softmax), 2, 100, 16, tf32));
-  all.push_back(make_case("log_softmax_time_cf_f32", layer(6, 3, Padding::valid, cf, A::log_softmax, 2), 2, 180, 8, f32));
-  all.push_back(make_case("sliced_views_cl_f32", layer(10, 4, Padding::causal, cl, A::hard_sigmoid), 3, 120, 20, f32));
+  all.push_back(make_case("gathered_cl_f16",
+                          make_config(8, 5, Padding::same, cl, A::relu6, 1, 1, 1024), 1, 300, 16,
+                          f16));
+  all.push_back(make_case("gathered_cf_f32_strided",
+                          make_config(8, 9, Padding::same, cf, A::sigmoid, 1, 16), 2, 600, 8, f32));
+  all.push_back(make_case("softmax_rows_cl_tf32", make_config(24, 3, Padding::same, cl, A::softmax),
+                          2, 100, 16, tf32));
+  all.push_back(make_case("log_softmax_time_cf_f32",
+                          make_config(6, 3, Padding::valid, cf, A::log_softmax, 2), 2, 180, 8,
+                          f32));
+  all.push_back(make_case("sliced_views_cl_f32",
+                          make_config(10, 4, Padding::causal, cl, A::hard_sigmoid), 3, 120, 20,
+                          f32));
   all.back().x_slack = {1, 5, 12};
   all.back().y_slack = {2, 3, 6};
-  all.push_back(make_case("workspace_chunks_cf_f16", layer(8, 7, Padding::same, cf, A::softsign), 3, 400, 16, f16));
+  all.push_back(make_case("workspace_chunks_cf_f16",
+                          make_config(8, 7, Padding::same, cf, A::softsign), 3, 400, 16, f16));
   all.back().workspace_steps = 100;
-  all.push_back(make_case("ragged_cl_bf16_selu", layer(7, 4, Padding::valid, cl, A::selu, 3), 2, 90, 13, bf16));
+  all.push_back(make_case("ragged_cl_bf16_selu", make_config(7, 4, Padding::valid, cl, A::selu, 3),
+                          2, 90, 13, bf16));
   return all;
 }
 
 std::vector<ParityCase> graph_cases() {
+  using A = Activation;
   std::vector<ParityCase> all;
-  ParityCase a;
-  a.name = "time_chunks_cl_f16_gelu";
-  a.config.filters = 48;
-  a.config.kernel_size = 33;
-  a.config.padding = Padding::same;
-  a.config.depth_multiplier = 2;
-  a.config.activation = Activation::gelu;
-  a.precision = {DType::f16, MathMode::exact};
-  a.batch = 3;
-  a.length = 2000;
-  a.channels = 64;
-  a.workspace_steps = 600;
-  a.sampled_windows = 6;
-  all.push_back(a);
-
-  ParityCase b;
-  b.name = "batch_chunks_cf_f32_softmax_sliced";
-  b.config.filters = 16;
-  b.config.kernel_size = 9;
-  b.config.padding = Padding::causal;
-  b.config.data_format = DataFormat::channels_first;
-  b.config.activation = Activation::softmax;
-  b.batch = 4;
-  b.length = 1500;
-  b.channels = 32;
-  b.workspace_steps = 1500;
-  b.x_slack = {1, 2, 8};
-  b.y_slack = {1, 3, 8};
-  all.push_back(b);
-
-  ParityCase c;
-  c.name = "whole_cl_tf32_relu_bias";
-  c.config.filters = 64;
-  c.config.kernel_size = 5;
-  c.config.padding = Padding::valid;
-  c.config.activation = Activation::relu;
-  c.precision = {DType::f32, MathMode::tf32};
-  c.batch = 2;
-  c.length = 3000;
-  c.channels = 96;
-  c.sampled_windows = 6;
-  all.push_back(c);
+  all.push_back(make_case("time_chunks_cl_f16_gelu",
+                          make_config(48, 33, Padding::same, DataFormat::channels_last, A::gelu, 2),
+                          3, 2000, 64, {DType::f16, MathMode::exact}));
+  all.back().workspace_steps = 600;
+  all.back().sampled_windows = 6;
+  all.push_back(make_case(
+      "batch_chunks_cf_f32_softmax",
+      make_config(16, 9, Padding::causal, DataFormat::channels_first, A::softmax), 4, 1500, 32));
+  all.back().workspace_steps = 1500;
+  all.push_back(make_case("whole_cl_tf32_relu_bias",
+                          make_config(64, 5, Padding::valid, DataFormat::channels_last, A::relu), 2,
+                          3000, 96, {DType::f32, MathMode::tf32}));
+  all.back().sampled_windows = 6;
   return all;
 }
 
@@ -268,9 +252,9 @@ std::vector<ParityCase> random_cases(int shard, int count) {
   std::vector<ParityCase> all;
   for (int i = 0; i < count; ++i) {
     const CaseSpec s = random_spec(rng);  // its window and device limits are the emulator's
-    ParityCase c = make_case("random_" + std::to_string(shard) + "_" + std::to_string(i), s.config,
-                             s.batch, s.length, s.channels,
-                             precisions[static_cast<std::size_t>(shard * count + i) % precisions.size()]);
+    ParityCase c = make_case(
+        "random_" + std::to_string(shard) + "_" + std::to_string(i), s.config, s.batch, s.length,
+        s.channels, precisions[static_cast<std::size_t>(shard * count + i) % precisions.size()]);
     c.x_slack = s.x_slack;
     c.y_slack = s.y_slack;
     all.push_back(std::move(c));
@@ -287,9 +271,11 @@ std::vector<reference::Window> check_windows(const ParityCase& c, std::uint64_t 
   const bool whole_rows =
       is_row_reduction(c.config.activation) && c.config.data_format == DataFormat::channels_first;
   if (c.sampled_windows == 0) {
-    const std::int64_t piece = whole_rows ? lout : std::max<std::int64_t>(16, kPieceElements / c.config.filters);
+    const std::int64_t piece =
+        whole_rows ? lout : std::max<std::int64_t>(16, kPieceElements / c.config.filters);
     for (std::int64_t b = 0; b < c.batch; ++b) {
-      for (std::int64_t t = 0; t < lout; t += piece) out.push_back({b, 1, t, std::min(piece, lout - t)});
+      for (std::int64_t t = 0; t < lout; t += piece)
+        out.push_back({b, 1, t, std::min(piece, lout - t)});
     }
     return out;
   }
@@ -336,7 +322,8 @@ void fill_hashed(HostTensor& t, std::uint64_t seed) {
     const auto row = static_cast<std::int64_t>(r);
     for (std::int64_t i = 0; i < n2; ++i) {
       const auto index = static_cast<std::uint64_t>(row * n2 + i);
-      detail::store_element(v.data, v.dtype, v.offset(row / n1, row % n1, i), hashed_uniform(seed, index));
+      detail::store_element(v.data, v.dtype, v.offset(row / n1, row % n1, i),
+                            hashed_uniform(seed, index));
     }
   });
 }
@@ -411,19 +398,21 @@ std::string check_output_bytes(const ParityCase& c, const Produced& p) {
     }
   });
   if (unwritten > 0) {
-    problems << "  " << unwritten << " of " << y.numel() << " outputs are NaN (unwritten?), first at "
-             << first_unwritten << "\n";
+    problems << "  " << unwritten << " of " << y.numel()
+             << " outputs are NaN (unwritten?), first at " << first_unwritten << "\n";
   }
   // Nothing around the view written: the output with its view poisoned again is the poisoned
   // buffer, byte for byte.
   HostTensor around = p.y;
   const TensorView a = around.view();
   for_each_index(y, [&](std::int64_t i0, std::int64_t i1, std::int64_t i2) {
-    detail::store_element(a.data, a.dtype, a.offset(i0, i1, i2), std::numeric_limits<double>::quiet_NaN());
+    detail::store_element(a.data, a.dtype, a.offset(i0, i1, i2),
+                          std::numeric_limits<double>::quiet_NaN());
   });
   if (around.bytes() != p.poisoned.bytes()) {
     std::int64_t changed = 0;
-    for (std::size_t i = 0; i < around.bytes().size(); ++i) changed += around.bytes()[i] != p.poisoned.bytes()[i];
+    for (std::size_t i = 0; i < around.bytes().size(); ++i)
+      changed += around.bytes()[i] != p.poisoned.bytes()[i];
     problems << "  " << changed << " bytes outside the output view were written ("
              << (c.y_slack == std::array<std::int64_t, 3>{} ? "contiguous y" : "sliced y") << ")\n";
   }
@@ -447,8 +436,8 @@ std::string check_output_bytes(const ParityCase& c, const Produced& p) {
 
 std::string check_window(const ParityCase& c, const Produced& p, const reference::Window& w) {
   const auto ref = reference::forward_detail(c.config, p.x.view(), p.w.view(), w);
-  const auto report = accuracy::compare(c.config, c.channels, c.precision.dtype, c.precision.math,
-                                        ref, p.y.view());
+  const auto report =
+      accuracy::compare(c.config, c.channels, c.precision.dtype, c.precision.math, ref, p.y.view());
   const std::int64_t expected = ref.window.batch_count * ref.window.time_count * c.config.filters;
   if (report.ok() && report.checked == expected) return "";
   return detail::str("  window b[", ref.window.batch_begin, ", +", ref.window.batch_count, ") t[",
@@ -466,7 +455,8 @@ std::vector<std::string> check_all(const std::vector<const ParityCase*>& cases,
   std::vector<Job> jobs;
   for (std::size_t r = 0; r < runs.size(); ++r) {
     jobs.push_back({r, true, {}});
-    for (const auto& w : check_windows(*cases[r], seed_of(cases[r]->name))) jobs.push_back({r, false, w});
+    for (const auto& w : check_windows(*cases[r], seed_of(cases[r]->name)))
+      jobs.push_back({r, false, w});
   }
   std::vector<std::string> results(jobs.size());
   parallel_for(jobs.size(), [&](std::size_t j) {

@@ -17,6 +17,12 @@
 
 namespace sepconv::test::parity {
 
+/// A layer configuration in one call (the Keras arguments in the order the tables read best).
+[[nodiscard]] LayerConfig make_config(std::int64_t filters, std::int64_t kernel, Padding padding,
+                                      DataFormat format, Activation activation,
+                                      std::int64_t multiplier = 1, std::int64_t strides = 1,
+                                      std::int64_t dilation = 1, bool bias = true);
+
 /// Every precision a layer supports: float32 exact, float32 with TF32 GEMMs, float16, bfloat16.
 [[nodiscard]] const std::vector<Precision>& all_precisions();
 /// "f32", "tf32", "f16" or "bf16".
@@ -65,8 +71,8 @@ inline void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
 /// Small forwards, one per kernel path (depthwise variants, tap-chunked and gathered staging,
 /// every epilogue kind, sliced views, chunked workspaces): quick enough for compute-sanitizer.
 [[nodiscard]] std::vector<ParityCase> path_cases();
-/// Forwards captured into CUDA graphs: chunked workspaces (several launches per graph), sliced
-/// views, row reductions.
+/// Forwards captured into CUDA graphs: chunked workspaces (several launches per graph, time and
+/// batch chunks), a row reduction along time, a fused relu-bias GEMM epilogue.
 [[nodiscard]] std::vector<ParityCase> graph_cases();
 /// `count` random configurations of shard `shard` (tests/emulator's random_spec: every padding,
 /// strides, dilations, multipliers, kernel sizes, both formats, every activation, ragged sizes,

@@ -2,10 +2,10 @@
 // downloads parity_case.h checks.
 #pragma once
 
+#include <string>
+
 #include "gpu_support.h"
 #include "parity_case.h"
-
-#include <string>
 
 namespace sepconv::test::parity {
 

@@ -34,7 +34,8 @@ TEST_P(ParityGraph, ReplaysMatchTheReferenceAndEagerForwardsBitwise) {
   const std::string plan = layer.describe(c.batch, c.length);
   Workspace workspace(ctx, c.workspace_steps > 0 ? layer.workspace_size(1, c.workspace_steps)
                                                  : layer.workspace_size(c.batch, c.length));
-  const HostTensor poisoned = poisoned_output(c.config, c.batch, c.length, c.precision.dtype, c.y_slack);
+  const HostTensor poisoned =
+      poisoned_output(c.config, c.batch, c.length, c.precision.dtype, c.y_slack);
   DeviceMirror dx(make_input(c, seed));
   DeviceMirror dy(poisoned);
   DeviceMirror dy_eager(poisoned);
@@ -76,8 +77,9 @@ TEST_P(ParityGraph, ReplaysMatchTheReferenceAndEagerForwardsBitwise) {
     p.y_again = poisoned;  // "two forwards differ" below means graph vs eager
     dy_eager.download(p.y_again);
     const auto problems = check_all({&c}, {&p});
-    EXPECT_TRUE(problems[0].empty()) << "replay " << replay << " of " << c.describe() << " ("
-                                     << nodes << " graph nodes)\n" << plan << problems[0];
+    EXPECT_TRUE(problems[0].empty())
+        << "replay " << replay << " of " << c.describe() << " (" << nodes << " graph nodes)\n"
+        << plan << problems[0];
   }
 }
 

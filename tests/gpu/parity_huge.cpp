@@ -1,5 +1,5 @@
-// ParityHuge: forwards on tensors of more than 2^31 elements (B = 1, L = 2^24 + 3, C = 130, float32),
-// where any 32-bit offset in the depthwise kernel, the GEMM or the epilogue would wrap:
+// ParityHuge: forwards on tensors of more than 2^31 elements (B = 1, L = 2^24 + 3, C = 130,
+// float32), where any 32-bit offset in the depthwise kernel, the GEMM or the epilogue would wrap:
 //   channels_last:  x, D and y all pass 2^31 elements (y: F = 130, an elementwise silu pass);
 //   channels_first: x and D pass 2^31 (D with the bias's ones row), y is small.
 // Inputs are generated on the host in chunks from hashed_uniform and uploaded; the output is
@@ -39,7 +39,8 @@ constexpr std::int64_t kWindowSteps = 32;
 // fresh mmap), so a full-size host view costs only the windows written into it.
 class SparseHostBuffer {
  public:
-  explicit SparseHostBuffer(std::size_t bytes) : data_(static_cast<unsigned char*>(std::calloc(bytes, 1))) {
+  explicit SparseHostBuffer(std::size_t bytes)
+      : data_(static_cast<unsigned char*>(std::calloc(bytes, 1))) {
     if (data_ == nullptr) throw std::bad_alloc();
   }
   ~SparseHostBuffer() { std::free(data_); }
@@ -77,7 +78,8 @@ void upload_hashed(float* device, std::int64_t count, std::uint64_t seed) {
             static_cast<float>(hashed_uniform(seed, static_cast<std::uint64_t>(start + i)));
       }
     });
-    SEPCONV_CUDA_TRY(cudaMemcpy(device + start, staging.data(), static_cast<std::size_t>(n) * sizeof(float),
+    SEPCONV_CUDA_TRY(cudaMemcpy(device + start, staging.data(),
+                                static_cast<std::size_t>(n) * sizeof(float),
                                 cudaMemcpyHostToDevice));
   }
 }
@@ -88,11 +90,13 @@ std::int64_t count_nan(const float* device, std::int64_t count) {
   std::atomic<std::int64_t> nan{0};
   for (std::int64_t start = 0; start < count; start += kChunk) {
     const std::int64_t n = std::min(kChunk, count - start);
-    SEPCONV_CUDA_TRY(cudaMemcpy(staging.data(), device + start, static_cast<std::size_t>(n) * sizeof(float),
+    SEPCONV_CUDA_TRY(cudaMemcpy(staging.data(), device + start,
+                                static_cast<std::size_t>(n) * sizeof(float),
                                 cudaMemcpyDeviceToHost));
     for_blocks(n, [&](std::int64_t b, std::int64_t e) {
       std::int64_t local = 0;
-      for (std::int64_t i = b; i < e; ++i) local += std::isnan(staging[static_cast<std::size_t>(i)]) ? 1 : 0;
+      for (std::int64_t i = b; i < e; ++i)
+        local += std::isnan(staging[static_cast<std::size_t>(i)]) ? 1 : 0;
       nan += local;
     });
   }
@@ -159,6 +163,9 @@ void run_huge(const LayerConfig& config) {
   upload_hashed(x_device, x_count, seed);
   const double upload_s = seconds_since(t0);
   SEPCONV_CUDA_TRY(cudaMemset(y_device, 0xFF, y_bytes));  // all-ones bytes: NaN
+  // The copies and the memset ran on the legacy stream, which the forward's non-blocking stream
+  // does not wait for.
+  SEPCONV_CUDA_TRY(cudaDeviceSynchronize());
 
   Stream stream;
   t0 = std::chrono::steady_clock::now();
@@ -177,16 +184,19 @@ void run_huge(const LayerConfig& config) {
   t0 = std::chrono::steady_clock::now();
   const Geometry g = geometry(config, kLength);
   const std::int64_t lout = g.out_length;
-  const std::int64_t d_ld = last ? (kChannels * config.depth_multiplier + 7) / 8 * 8 : (lout + 7) / 8 * 8;
+  const std::int64_t d_ld =
+      last ? (kChannels * config.depth_multiplier + 7) / 8 * 8 : (lout + 7) / 8 * 8;
   SparseHostBuffer hx(x_bytes);
   SparseHostBuffer hy(y_bytes);
-  const ConstTensorView x_host = contiguous_view(static_cast<const float*>(hx.data()), {xs[0], xs[1], xs[2]});
-  const ConstTensorView y_host = contiguous_view(static_cast<const float*>(hy.data()), {ys[0], ys[1], ys[2]});
+  const ConstTensorView x_host =
+      contiguous_view(static_cast<const float*>(hx.data()), {xs[0], xs[1], xs[2]});
+  const ConstTensorView y_host =
+      contiguous_view(static_cast<const float*>(hy.data()), {ys[0], ys[1], ys[2]});
   const std::vector<std::int64_t> starts = window_starts(config, lout, d_ld);
   for (std::int64_t t : starts) {
     const std::int64_t p0 = std::max<std::int64_t>(0, t * config.strides - g.pad.left);
-    const std::int64_t p1 = std::min(kLength, (t + kWindowSteps - 1) * config.strides - g.pad.left +
-                                                  g.effective_kernel);
+    const std::int64_t p1 = std::min(
+        kLength, (t + kWindowSteps - 1) * config.strides - g.pad.left + g.effective_kernel);
     for (std::int64_t c = 0; c < (last ? 1 : kChannels); ++c) {
       // channels_last: steps [p0, p1) are one run of x; channels_first: one run per channel.
       const std::int64_t begin = last ? p0 * kChannels : c * kLength + p0;
@@ -202,17 +212,20 @@ void run_huge(const LayerConfig& config) {
       SEPCONV_CUDA_TRY(cudaMemcpy(hy.data() + t * config.filters, y_device + t * config.filters,
                                   row * kWindowSteps, cudaMemcpyDeviceToHost));
     } else {
-      SEPCONV_CUDA_TRY(cudaMemcpy2D(hy.data() + t, row, y_device + t, row, sizeof(float) * kWindowSteps,
-                                    static_cast<std::size_t>(config.filters), cudaMemcpyDeviceToHost));
+      SEPCONV_CUDA_TRY(
+          cudaMemcpy2D(hy.data() + t, row, y_device + t, row, sizeof(float) * kWindowSteps,
+                       static_cast<std::size_t>(config.filters), cudaMemcpyDeviceToHost));
     }
   }
   std::vector<std::string> problems(starts.size());
   parallel_for(starts.size(), [&](std::size_t i) {
     const reference::Window window{0, 1, starts[i], kWindowSteps};
     const auto ref = reference::forward_detail(config, x_host, w.view(), window);
-    const auto report = accuracy::compare(config, kChannels, DType::f32, MathMode::exact, ref, y_host);
+    const auto report =
+        accuracy::compare(config, kChannels, DType::f32, MathMode::exact, ref, y_host);
     if (!report.ok() || report.checked != kWindowSteps * config.filters) {
-      problems[i] = detail::str("  window t[", starts[i], ", +", kWindowSteps, "): ", report.summary(), "\n");
+      problems[i] =
+          detail::str("  window t[", starts[i], ", +", kWindowSteps, "): ", report.summary(), "\n");
     }
   });
   const double windows_s = seconds_since(t0);
@@ -220,31 +233,21 @@ void run_huge(const LayerConfig& config) {
   for (const auto& p : problems) all += p;
   EXPECT_TRUE(all.empty()) << plan << all;
 
-  std::printf("[   INFO   ] %s: x (%lld, %lld, %lld) = %lld elements, y %lld elements; upload %.1f s, "
-              "forward %.3f s, NaN scan %.1f s, %zu windows %.1f s, total %.1f s\n",
-              to_string(config.data_format).data(), static_cast<long long>(xs[0]),
-              static_cast<long long>(xs[1]), static_cast<long long>(xs[2]),
-              static_cast<long long>(x_count), static_cast<long long>(y_count), upload_s, forward_s,
-              scan_s, starts.size(), windows_s, seconds_since(t_start));
+  std::printf(
+      "[   INFO   ] %s: x (%lld, %lld, %lld) = %lld elements, y %lld elements; upload %.1f s, "
+      "forward %.3f s, NaN scan %.1f s, %zu windows %.1f s, total %.1f s\n",
+      to_string(config.data_format).data(), static_cast<long long>(xs[0]),
+      static_cast<long long>(xs[1]), static_cast<long long>(xs[2]), static_cast<long long>(x_count),
+      static_cast<long long>(y_count), upload_s, forward_s, scan_s, starts.size(), windows_s,
+      seconds_since(t_start));
 }
 
 TEST(ParityHuge, ChannelsLastMoreThan2Pow31Elements) {
-  LayerConfig c;
-  c.filters = kChannels;
-  c.kernel_size = 7;
-  c.padding = Padding::same;
-  c.activation = Activation::silu;
-  run_huge(c);
+  run_huge(make_config(kChannels, 7, Padding::same, DataFormat::channels_last, Activation::silu));
 }
 
 TEST(ParityHuge, ChannelsFirstMoreThan2Pow31Elements) {
-  LayerConfig c;
-  c.filters = 8;
-  c.kernel_size = 5;
-  c.padding = Padding::causal;
-  c.data_format = DataFormat::channels_first;
-  c.activation = Activation::tanh;
-  run_huge(c);
+  run_huge(make_config(8, 5, Padding::causal, DataFormat::channels_first, Activation::tanh));
 }
 
 }  // namespace

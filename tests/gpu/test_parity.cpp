@@ -35,7 +35,8 @@ void run_and_check(const std::vector<ParityCase>& cases) {
       ran.push_back(&c);
       if (c.tap_chunked) {
         EXPECT_NE(runs.back().plan.find("tap-chunked path"), std::string::npos)
-            << c.describe() << "\nis meant to take the tap-chunked path:\n" << runs.back().plan;
+            << c.describe() << "\nis meant to take the tap-chunked path:\n"
+            << runs.back().plan;
       }
     } catch (const std::exception& e) {
       ADD_FAILURE() << c.describe() << "\nthrew: " << e.what();

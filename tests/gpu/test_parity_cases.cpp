@@ -73,7 +73,8 @@ TEST(ParityCases, NamesAreUniqueTestNamesAndConfigsValid) {
       EXPECT_NO_THROW(validate(c.config)) << c.describe();
       EXPECT_GT(output_steps(c), 0) << c.describe();
       if (c.workspace_steps > 0) {
-        EXPECT_NO_THROW(static_cast<void>(output_length(c.config, c.workspace_steps))) << c.describe();
+        EXPECT_NO_THROW(static_cast<void>(output_length(c.config, c.workspace_steps)))
+            << c.describe();
       }
       EXPECT_FALSE(c.precision.math == MathMode::tf32 && c.precision.dtype != DType::f32) << c.name;
     }
@@ -91,8 +92,8 @@ TEST(ParityCases, ShapesCoverTheDedicatedSizesInEveryPrecision) {
     const bool last = c.config.data_format == DataFormat::channels_last;
     (last ? long_cl : long_cf) |= c.length >= 65536;
     (last ? wide_cl : wide_cf) |= c.channels >= 2048;
-    (last ? sliced_cl : sliced_cf) |= c.x_slack != std::array<std::int64_t, 3>{} &&
-                                      c.y_slack != std::array<std::int64_t, 3>{};
+    (last ? sliced_cl : sliced_cf) |=
+        c.x_slack != std::array<std::int64_t, 3>{} && c.y_slack != std::array<std::int64_t, 3>{};
     k1024 |= c.config.kernel_size == 1024;
     k257_d4 |= c.config.kernel_size == 257 && c.config.dilation_rate == 4;
     // Big outputs are sampled: the reference would take minutes on the whole of them.
@@ -100,7 +101,8 @@ TEST(ParityCases, ShapesCoverTheDedicatedSizesInEveryPrecision) {
       EXPECT_GT(c.sampled_windows, 0) << c.describe();
     }
   }
-  EXPECT_TRUE(long_cl && long_cf && wide_cl && wide_cf && k1024 && k257_d4 && sliced_cl && sliced_cf);
+  EXPECT_TRUE(long_cl && long_cf && wide_cl && wide_cf && k1024 && k257_d4 && sliced_cl &&
+              sliced_cf);
   for (const auto& [name, precisions] : precisions_of) {
     EXPECT_EQ(precisions.size(), all_precisions().size()) << name;
   }
@@ -139,7 +141,8 @@ TEST(ParityCases, CasesTakeTheKernelPathsTheyClaim) {
             << c.describe() << " under a shared budget of " << limits.shared_budget << " B:\n"
             << plan.describe();
       }
-      if (c.name.find("gathered") != std::string::npos && limits.shared_budget == device_classes()[0].shared_budget) {
+      if (c.name.find("gathered") != std::string::npos &&
+          limits.shared_budget == device_classes()[0].shared_budget) {
         EXPECT_TRUE(plan.depthwise.gather) << c.describe() << "\n" << plan.describe();
       }
     }
@@ -162,8 +165,8 @@ TEST(ParityCases, WindowsCoverTheOutputOrSampleIt) {
   for (const auto& table : all_tables()) {
     for (const auto& c : table) {
       const std::int64_t lout = output_steps(c);
-      const bool whole_rows =
-          is_row_reduction(c.config.activation) && c.config.data_format == DataFormat::channels_first;
+      const bool whole_rows = is_row_reduction(c.config.activation) &&
+                              c.config.data_format == DataFormat::channels_first;
       const auto windows = check_windows(c, seed_of(c.name));
       ASSERT_FALSE(windows.empty()) << c.describe();
       std::vector<int> covered(static_cast<std::size_t>(c.batch * lout), 0);
@@ -181,9 +184,11 @@ TEST(ParityCases, WindowsCoverTheOutputOrSampleIt) {
             ++covered[static_cast<std::size_t>(b * lout + t)];
       }
       if (c.sampled_windows == 0) {
-        for (int n : covered) ASSERT_EQ(n, 1) << "a whole-output check covers each output once: " << c.describe();
+        for (int n : covered)
+          ASSERT_EQ(n, 1) << "a whole-output check covers each output once: " << c.describe();
       } else {
-        EXPECT_EQ(covered.front() > 0, true) << "the first output step is sampled: " << c.describe();
+        EXPECT_EQ(covered.front() > 0, true)
+            << "the first output step is sampled: " << c.describe();
         EXPECT_EQ(covered.back() > 0, true) << "the last output step is sampled: " << c.describe();
       }
     }
@@ -212,9 +217,10 @@ TEST(ParityCases, ParallelForRunsEachIndexOnceAndRethrows) {
   std::vector<std::atomic<int>> hits(1000);
   parallel_for(hits.size(), [&](std::size_t i) { ++hits[i]; });
   for (const auto& h : hits) ASSERT_EQ(h.load(), 1);
-  EXPECT_THROW(parallel_for(100, [](std::size_t i) {
-                 if (i == 57) throw std::runtime_error("planted");
-               }),
+  EXPECT_THROW(parallel_for(100,
+                            [](std::size_t i) {
+                              if (i == 57) throw std::runtime_error("planted");
+                            }),
                std::runtime_error);
 }
 
