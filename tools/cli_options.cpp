@@ -58,12 +58,18 @@ Options parse_options(int argc, const char* const* argv) {
 
   bool seen_device = false;
   bool seen_dtype = false;
+  bool seen_math = false;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.substr(0, 2) != "--") throw UsageError("unexpected argument " + quoted(arg));
     if (arg == "--quiet") {
       if (o.quiet) throw UsageError("--quiet given twice");
       o.quiet = true;
+      continue;
+    }
+    if (arg == "--float32-intermediate") {
+      if (o.float32_intermediate) throw UsageError("--float32-intermediate given twice");
+      o.float32_intermediate = true;
       continue;
     }
     // --flag=value or --flag value.
@@ -77,7 +83,7 @@ Options parse_options(int argc, const char* const* argv) {
     for (const auto& f : kFileFlags) {
       if (f.name == name) file = &f;
     }
-    if (file == nullptr && name != "--device" && name != "--dtype") {
+    if (file == nullptr && name != "--device" && name != "--dtype" && name != "--math") {
       throw UsageError("unknown flag " + quoted(name));
     }
     if (!value) {
@@ -99,6 +105,16 @@ Options parse_options(int argc, const char* const* argv) {
         o.device = parse_device(*value);
       } catch (const InvalidArgument&) {
         throw UsageError("--device " + quoted(*value) + ": expected cpu, gpu or auto");
+      }
+    } else if (name == "--math") {
+      if (seen_math) throw UsageError("--math given twice");
+      seen_math = true;
+      if (*value == "exact") {
+        o.math = MathMode::exact;
+      } else if (*value == "tf32") {
+        o.math = MathMode::tf32;
+      } else {
+        throw UsageError("--math " + quoted(*value) + ": expected exact or tf32");
       }
     } else {
       if (seen_dtype) throw UsageError("--dtype given twice");
@@ -128,8 +144,9 @@ const char* help_text() {
 Usage:
   sepconv1d run --config CONFIG.json --depthwise DW.npy --pointwise PW.npy [--bias B.npy]
                 --input X.npy --output Y.npy [--device cpu|gpu|auto] [--dtype f32|f16|bf16]
-                [--quiet]
-  sepconv1d run [--device cpu|gpu|auto] [--dtype f32|f16|bf16]
+                [--math exact|tf32] [--float32-intermediate] [--quiet]
+  sepconv1d run [--device cpu|gpu|auto] [--dtype f32|f16|bf16] [--math exact|tf32]
+                [--float32-intermediate]
                           no file flags: a built-in demo layer on seeded random data
                           (prints shapes, the device, timing and a checksum)
   sepconv1d --help | run --help
@@ -159,6 +176,12 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
                           bfloat16); f16 reads float16 ('<f2') files. Every file must have that
                           dtype. The output is '<f4' for f32 and bf16 (the bfloat16 values,
                           exactly), '<f2' for f16
+  --math exact|tf32       GPU float32 GEMMs: exact float32 (default) or TF32 tensor cores; for
+                          f16/bf16 only with --float32-intermediate (the CPU reference always
+                          computes in float64)
+  --float32-intermediate  f16/bf16 on the GPU: keep the depthwise result in float32 and run the
+                          pointwise GEMM in float32 (default: in the layer's dtype, as Keras
+                          mixed precision does)
   --quiet                 print nothing on success (a run from files)
   -h, --help              this text
 

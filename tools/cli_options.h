@@ -24,6 +24,8 @@ struct Options {
   std::optional<std::string> config, depthwise, pointwise, bias, input, output;
   Device device = Device::automatic;
   std::optional<DType> dtype;  ///< --dtype; absent: chosen from the files (see help_text)
+  MathMode math = MathMode::exact;    ///< --math
+  bool float32_intermediate = false;  ///< --float32-intermediate
   bool quiet = false;
 
   /// True when no file flag was given: `sepconv1d run` runs the built-in demo.

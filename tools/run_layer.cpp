@@ -61,7 +61,7 @@ DeviceCopy to_device(const ConstTensorView& v) {
   return d;
 }
 
-RunInfo run_on_gpu(const LayerConfig& config, DType dtype, ConstTensorView x,
+RunInfo run_on_gpu(const LayerConfig& config, const Precision& precision, ConstTensorView x,
                    const Weights& weights, TensorView y) {
   const bool last = config.data_format == DataFormat::channels_last;
   const std::int64_t batch = x.shape[0];
@@ -69,7 +69,7 @@ RunInfo run_on_gpu(const LayerConfig& config, DType dtype, ConstTensorView x,
   const std::int64_t channels = last ? x.shape[2] : x.shape[1];
   Context context(0);
   detail::DeviceGuard guard(context.device());
-  SeparableConv1D layer(context, config, channels, Precision{dtype, MathMode::exact});
+  SeparableConv1D layer(context, config, channels, precision);
   layer.set_weights(weights);
   context.reserve(layer, batch, length);
   const DeviceCopy dx = to_device(x);
@@ -110,9 +110,10 @@ RunInfo run_on_gpu(const LayerConfig& config, DType dtype, ConstTensorView x,
 
 }  // namespace
 
-RunInfo run_layer(const LayerConfig& config, DType dtype, ConstTensorView x, const Weights& weights,
-                  TensorView y, Device device) {
-  validate_forward(config, dtype, x, weights, y);
+RunInfo run_layer(const LayerConfig& config, const Precision& precision, ConstTensorView x,
+                  const Weights& weights, TensorView y, Device device) {
+  validate(precision);
+  validate_forward(config, precision.dtype, x, weights, y);
   if (device == Device::automatic) device = gpu_usable() ? Device::gpu : Device::cpu;
   if (device == Device::gpu) {
 #if SEPCONV_WITH_CUDA
@@ -120,7 +121,7 @@ RunInfo run_layer(const LayerConfig& config, DType dtype, ConstTensorView x, con
       throw Unsupported("sepconv: --device gpu: no usable CUDA device on this machine; use "
                         "--device cpu (or auto)");
     }
-    return run_on_gpu(config, dtype, x, weights, y);
+    return run_on_gpu(config, precision, x, weights, y);
 #else
     throw Unsupported("sepconv: --device gpu: this build has no CUDA kernels "
                       "(SEPCONV_ENABLE_CUDA=OFF); use --device cpu (or auto)");

@@ -32,7 +32,9 @@ struct RunInfo {
 /// layer on `device` and says where it ran (`automatic` resolved: the GPU when
 /// sepconv::cuda_device_available(), else the CPU). Host views only. Throws `InvalidArgument` for
 /// a bad argument, `Unsupported` for `gpu` without a usable device or in a build without CUDA.
-RunInfo run_layer(const LayerConfig& config, DType dtype, ConstTensorView x, const Weights& weights,
-                  TensorView y, Device device);
+/// `precision.math` and `float32_intermediate` shape the GPU's arithmetic; the CPU reference
+/// computes in float64 whatever they say (the precision is validated either way).
+RunInfo run_layer(const LayerConfig& config, const Precision& precision, ConstTensorView x,
+                  const Weights& weights, TensorView y, Device device);
 
 }  // namespace sepconv::cli

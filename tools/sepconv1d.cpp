@@ -65,7 +65,7 @@ int demo(const Options& options) {
   const auto out = sepconv::output_shape(config, batch, length);
   HostArray y = HostArray::zeros(dtype, {out[0], out[1], out[2]});
 
-  const auto run = sepconv::cli::run_layer(config, dtype, x.view(),
+  const auto run = sepconv::cli::run_layer(config, {dtype, options.math, options.float32_intermediate}, x.view(),
                                            {dw.view(), pw.view(), bias.view()}, y.view(),
                                            options.device);
   double checksum = 0;
@@ -98,11 +98,11 @@ const std::string& file_of(const std::string& argument, const Options& o) {
 // travels as float32 files, so only the config can tell). Keras writes a dtype into every config
 // (float32 by default), so the config cannot simply win over the files. Also says where the
 // choice came from, for messages.
-struct Precision {
+struct DtypeChoice {
   DType dtype;
   std::string source;
 };
-Precision choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& config,
+DtypeChoice choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& config,
                        const HostArray& input) {
   if (o.dtype) return {*o.dtype, "--dtype"};
   if (input.dtype == DType::f32 && config.dtype == DType::bf16) {
@@ -113,7 +113,7 @@ Precision choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& co
 }
 
 // Checks that a file holds the dtype the computation reads and converts it (f32 -> bf16).
-HostArray to_compute_dtype(const HostArray& a, const std::string& path, const Precision& p) {
+HostArray to_compute_dtype(const HostArray& a, const std::string& path, const DtypeChoice& p) {
   const DType file = p.dtype == DType::f16 ? DType::f16 : DType::f32;
   if (a.dtype != file) {
     const auto npy = [](DType d) { return d == DType::f16 ? "'<f2' (float16)" : "'<f4' (float32)"; };
@@ -163,7 +163,7 @@ int run_files(const Options& o) {
   }
   const HostArray b_file = o.bias ? sepconv::io::read_npy(*o.bias) : HostArray{};
 
-  const Precision precision = choose_dtype(o, keras, x_file);
+  const DtypeChoice precision = choose_dtype(o, keras, x_file);
   const DType dtype = precision.dtype;
   const HostArray x = to_compute_dtype(x_file, *o.input, precision);
   const HostArray dw = to_compute_dtype(dw_file, *o.depthwise, precision);
@@ -185,7 +185,8 @@ int run_files(const Options& o) {
     const auto out = sepconv::output_shape(config, x.shape[0], x.shape[last ? 1 : 2]);
     sepconv::validate_weights(config, dtype, x.shape[last ? 2 : 1], weights);
     y = HostArray::zeros(dtype, {out[0], out[1], out[2]});
-    run = sepconv::cli::run_layer(config, dtype, x.view(), weights, y.view(), o.device);
+    run = sepconv::cli::run_layer(config, {dtype, o.math, o.float32_intermediate}, x.view(),
+                                  weights, y.view(), o.device);
   } catch (const sepconv::InvalidArgument& e) {
     // A weight whose shape does not fit may as well be the input's fault: name both.
     const bool weight = e.argument() == "depthwise" || e.argument() == "pointwise";

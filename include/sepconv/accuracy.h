@@ -26,8 +26,11 @@ inline constexpr double kToleranceFactor = 2.0;
 
 /// Unit roundoff u of the arithmetic a layer of this dtype and math mode computes with:
 /// float32 exact 2^-24; TF32 2^-11 (10-bit mantissa of the GEMM inputs); float16 2^-11 (storage of
-/// D and the GEMM inputs); bfloat16 2^-8 (8-bit significand of D and the GEMM inputs).
+/// D and the GEMM inputs); bfloat16 2^-8 (8-bit significand of D and the GEMM inputs). With a
+/// float32 intermediate a 16-bit layer's D and GEMM are float32 (or TF32): 2^-24 (2^-11); its
+/// inputs are exact in float32 and its output's rounding is counted separately.
 [[nodiscard]] SEPCONV_EXPORT double unit_roundoff(DType dtype, MathMode mode = MathMode::exact) noexcept;
+[[nodiscard]] SEPCONV_EXPORT double unit_roundoff(const Precision& precision) noexcept;
 
 /// Unit roundoff of storing a value in `dtype` (2^-24, 2^-11, 2^-8).
 [[nodiscard]] SEPCONV_EXPORT double storage_roundoff(DType dtype) noexcept;
@@ -37,6 +40,8 @@ inline constexpr double kToleranceFactor = 2.0;
 
 /// tol = kToleranceFactor * n * unit_roundoff(dtype, mode).
 [[nodiscard]] SEPCONV_EXPORT double tolerance(DType dtype, MathMode mode, std::int64_t reduction_length) noexcept;
+[[nodiscard]] SEPCONV_EXPORT double tolerance(const Precision& precision,
+                                             std::int64_t reduction_length) noexcept;
 
 /// The range [lo, hi] of an elementwise activation f over the interval [a, b] (a <= b): f at both
 /// ends and at each critical point of f inside (gelu, silu, mish, hard_silu have one minimum).
@@ -76,6 +81,10 @@ struct Report {
 /// dtype) and 8 float32 units of the evaluation scale; softmax p within p_ref * expm1(e_i + max_j
 /// e_j), log_softmax within e_i + max_j e_j, plus output rounding; NaN never passes; an infinite
 /// output passes only where the reference itself overflows y's dtype.
+[[nodiscard]] SEPCONV_EXPORT Report compare(const LayerConfig& config, std::int64_t in_channels,
+                                           const Precision& precision, const reference::Detail& ref,
+                                           ConstTensorView y);
+/// The same for Precision{dtype, mode}.
 [[nodiscard]] SEPCONV_EXPORT Report compare(const LayerConfig& config, std::int64_t in_channels, DType dtype,
                              MathMode mode, const reference::Detail& ref, ConstTensorView y);
 

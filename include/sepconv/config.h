@@ -97,6 +97,10 @@ struct Weights {
 SEPCONV_EXPORT ProblemShape validate_forward(const LayerConfig& config, DType dtype, ConstTensorView x,
                               const Weights& weights, TensorView y);
 
+/// Throws `InvalidArgument` ("precision") for TF32 on a GEMM that is not float32: a 16-bit layer
+/// without float32_intermediate (its GEMM runs on half-precision tensor cores).
+SEPCONV_EXPORT void validate(const Precision& precision);
+
 /// The weight checks of `validate_forward` alone, for `in_channels` input channels.
 SEPCONV_EXPORT void validate_weights(const LayerConfig& config, DType dtype, std::int64_t in_channels,
                       const Weights& weights);

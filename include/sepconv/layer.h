@@ -44,15 +44,6 @@
 
 namespace sepconv {
 
-/// How a layer computes, beyond the Keras arguments.
-struct Precision {
-  /// Storage type of input, weights and output. The depthwise kernel accumulates in float32 and
-  /// the GEMM's compute type is float32 (tensor cores for float16 / bfloat16).
-  DType dtype = DType::f32;
-  /// float32 layers: exact float32 GEMM or TF32 tensor cores.
-  MathMode math = MathMode::exact;
-};
-
 /// Context options.
 struct ContextOptions {
   /// Most plans (shapes) kept per context; the least recently used is dropped beyond it.

@@ -26,6 +26,20 @@ enum class DType : std::uint8_t {
 /// always run on tensor cores with float32 accumulation.
 enum class MathMode : std::uint8_t { exact, tf32 };
 
+/// How a layer computes, beyond the Keras arguments.
+struct Precision {
+  /// Storage type of input, weights and output. The depthwise kernel accumulates in float32 and
+  /// the GEMM's compute type is float32 (tensor cores for float16 / bfloat16).
+  DType dtype = DType::f32;
+  /// float32 GEMMs: exact float32 (default) or TF32 tensor cores.
+  MathMode math = MathMode::exact;
+  /// float16 / bfloat16 layers: keep the depthwise result D in float32 instead of the layer's
+  /// dtype. cuBLASLt needs one type for both GEMM inputs, so the pointwise GEMM then runs in
+  /// float32 (or TF32 with `math`) on upcast weights, writes float32, and a final pass rounds to
+  /// the output type. More accurate, slower: no half-precision tensor cores. Ignored for float32.
+  bool float32_intermediate = false;
+};
+
 /// Keras `padding`. Parsed case-insensitively from "valid", "same", "causal".
 enum class Padding : std::uint8_t { valid, same, causal };
 

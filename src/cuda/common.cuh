@@ -11,9 +11,11 @@
 
 namespace sepconv::detail {
 
-/// N elements of T moved as one access: 16-byte vectors compile to LDG/STG/LDS/STS.128.
+/// N elements of T moved together: 16-byte vectors compile to LDG/STG/LDS/STS.128; longer ones
+/// (8 floats of a float32 intermediate) to several 16-byte accesses, so 16 bytes is the most
+/// alignment any of them needs.
 template <class T, int N>
-struct alignas(sizeof(T) * N) Vec {
+struct alignas(sizeof(T) * N < 16 ? sizeof(T) * N : 16) Vec {
   T v[N];
 };
 

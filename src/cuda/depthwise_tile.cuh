@@ -25,10 +25,12 @@
 
 namespace sepconv::detail {
 
-/// One kernel variant: storage type, layout, channels per thread, sliding window.
-template <class T, DataFormat Format, int Vec_, bool Sliding>
+/// One kernel variant: storage type of x and the weights, of D, layout, channels per thread,
+/// sliding window.
+template <class T, class TD, DataFormat Format, int Vec_, bool Sliding>
 struct DepthwiseTraits {
   using Elem = T;
+  using Out = TD;
   static constexpr DataFormat kFormat = Format;
   static constexpr bool kChannelsLast = Format == DataFormat::channels_last;
   static constexpr int kVec = kChannelsLast ? Vec_ : 1;  ///< channels per thread
@@ -114,16 +116,17 @@ SEPCONV_HOST_DEVICE void load_tile(const DepthwiseArgs& a, const BlockCoord& bc,
   const DepthwisePlan& p = a.plan;
   const T* x = static_cast<const T*>(a.x) + bc.batch * p.x_batch_stride;
   T* tile = reinterpret_cast<T*>(smem);
+  // Staged row u holds input step origin + u (contiguous rows) or, gathered, staged_step(u).
+  const std::int64_t origin = staged_step(p, bc, chunk, 0);
+  auto step_of = [&](std::int64_t u) { return p.gather ? staged_step(p, bc, chunk, u) : origin + u; };
   if (Tr::kChannelsLast) {
-    // tile[u][c - c0], one vector of kVec channels per item.
+    // tile[u][c - c0]: thread (tc, tt) moves the vector of kVec channels tc of rows tt,
+    // tt + threads_t, ... (channels_per_block = threads_c * kVec: no division in the loop).
     using V = Vec<T, Tr::kVec>;
-    const std::int64_t cols = p.channels_per_block / Tr::kVec;
-    const std::int64_t items = p.tile_alloc_rows * cols;
-    for (std::int64_t i = tid; i < items; i += p.threads) {
-      const std::int64_t u = i / cols;
-      const std::int64_t col = i % cols;
-      const std::int64_t c = bc.c0 + col * Tr::kVec;
-      const std::int64_t pos = staged_step(p, bc, chunk, u);
+    const int col = tid % p.threads_c;
+    const std::int64_t c = bc.c0 + std::int64_t{col} * Tr::kVec;
+    for (std::int64_t u = tid / p.threads_c; u < p.tile_alloc_rows; u += p.threads_t) {
+      const std::int64_t pos = step_of(u);
       V v;
       if (u < p.tile_rows && c < p.channels && pos >= 0 && pos < p.length) {
         v = mem.load_global(reinterpret_cast<const V*>(x + pos * p.x_time_stride + c));
@@ -133,22 +136,21 @@ SEPCONV_HOST_DEVICE void load_tile(const DepthwiseArgs& a, const BlockCoord& bc,
       mem.store_shared(reinterpret_cast<V*>(tile + u * p.tile_pitch + col * Tr::kVec), v);
     }
   } else {
-    // tile[c - c0][u], segments of `vec` steps along time; a whole segment inside the input moves
-    // as one vector when the block's rows are contiguous and start aligned.
+    // tile[c - c0][u]: thread (tc, tt) moves channel row tc, segments tt, tt + threads_t, ... of
+    // `vec` steps along time (a warp covers consecutive segments: coalesced); a whole segment
+    // inside the input moves as one vector when the rows are contiguous and start aligned.
     constexpr int kMaxVec = 16 / static_cast<int>(sizeof(T));
     using V = Vec<T, kMaxVec>;
     const std::int64_t vec = p.vec;
-    const std::int64_t origin = staged_step(p, bc, chunk, 0);
     const bool aligned = !p.gather && vec == kMaxVec && ((origin % vec) + vec) % vec == 0;
     const std::int64_t seg_len = aligned ? vec : 1;
     const std::int64_t segs = (p.tile_pitch + seg_len - 1) / seg_len;
-    const std::int64_t items = p.channels_per_block * segs;
-    for (std::int64_t i = tid; i < items; i += p.threads) {
-      const std::int64_t row = i / segs;
-      const std::int64_t u0 = (i % segs) * seg_len;
-      const std::int64_t c = bc.c0 + row;
-      if (c >= p.channels) continue;  // no thread computes this row
-      const T* src = x + c * p.x_channel_stride;
+    const int row = tid / p.threads_t;
+    const std::int64_t c = bc.c0 + row;
+    if (c >= p.channels) return;  // no thread computes this row
+    const T* src = x + c * p.x_channel_stride;
+    for (std::int64_t seg = tid % p.threads_t; seg < segs; seg += p.threads_t) {
+      const std::int64_t u0 = seg * seg_len;
       T* dst = tile + row * p.tile_pitch + u0;
       const std::int64_t pos0 = origin + u0;
       if (aligned && u0 + vec <= p.tile_rows && pos0 >= 0 && pos0 + vec <= p.length) {
@@ -158,7 +160,7 @@ SEPCONV_HOST_DEVICE void load_tile(const DepthwiseArgs& a, const BlockCoord& bc,
       }
       for (std::int64_t e = 0; e < seg_len; ++e) {
         const std::int64_t u = u0 + e;
-        const std::int64_t pos = staged_step(p, bc, chunk, u);
+        const std::int64_t pos = step_of(u);
         const bool inside = u < p.tile_rows && pos >= 0 && pos < p.length;
         mem.store_shared(dst + e, inside ? mem.load_global(src + pos) : zero_value<T>());
       }
@@ -286,7 +288,7 @@ SEPCONV_HOST_DEVICE void compute_chunk(const DepthwiseArgs& a, const BlockCoord&
 template <class Tr, class Memory>
 SEPCONV_HOST_DEVICE void store_outputs(const DepthwiseArgs& a, const BlockCoord& bc, std::int64_t m, int g,
                               int tid, const typename Tr::State& st, Memory& mem) {
-  using T = typename Tr::Elem;
+  using T = typename Tr::Out;
   constexpr int S = Tr::kSteps;
   const DepthwisePlan& p = a.plan;
   const ThreadRole<Tr> r(p, bc, tid);
@@ -326,7 +328,7 @@ SEPCONV_HOST_DEVICE void store_outputs(const DepthwiseArgs& a, const BlockCoord&
 /// channels_first with the bias folded into the GEMM: the row of ones at q' = C*M.
 template <class Tr, class Memory>
 SEPCONV_HOST_DEVICE void store_ones(const DepthwiseArgs& a, const BlockCoord& bc, int tid, Memory& mem) {
-  using T = typename Tr::Elem;
+  using T = typename Tr::Out;
   const DepthwisePlan& p = a.plan;
   T* row = static_cast<T*>(a.d) + bc.batch * p.d_batch_stride +
            p.channels * p.multiplier * p.d_ld;

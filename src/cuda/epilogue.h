@@ -11,13 +11,16 @@ namespace sepconv::detail {
 
 /// Launches the passes `plan` asks for (none, elementwise, row, or elementwise then row) on
 /// `stream`. y: device memory, the first element of the launch window, laid out as the plan
-/// says; bias: device memory, `filters` elements of the plan's dtype, read only when
-/// plan.add_bias. No allocation and no synchronisation, so it can be captured in a CUDA graph.
-/// Throws CudaError when a launch fails. Defined only in builds with SEPCONV_ENABLE_CUDA.
-void launch_epilogue(const EpiloguePlan& plan, void* y, const void* bias, cudaStream_t stream);
+/// says; source: with plan.separate_source the float32 scratch Z the GEMM wrote (its layout in
+/// the plan; an elementwise pass followed by a row pass updates it in place), else ignored (the
+/// passes work in place on y); bias: device memory, `filters` elements of the source's type,
+/// read only when plan.add_bias. No allocation and no synchronisation, so it can be captured in
+/// a CUDA graph. Throws CudaError when a launch fails. Defined only with SEPCONV_ENABLE_CUDA.
+void launch_epilogue(const EpiloguePlan& plan, void* y, void* source, const void* bias,
+                     cudaStream_t stream);
 
 /// The same passes on host memory, running the kernels' per-element and per-row code
 /// (epilogue_rows.cuh) on the CPU: what the CPU tests execute. Same pointer conventions.
-void apply_epilogue_host(const EpiloguePlan& plan, void* y, const void* bias);
+void apply_epilogue_host(const EpiloguePlan& plan, void* y, void* source, const void* bias);
 
 }  // namespace sepconv::detail

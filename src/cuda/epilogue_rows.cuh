@@ -53,6 +53,17 @@ inline RowLayout row_layout(const EpiloguePlan& p) {
   return r;
 }
 
+/// The rows of the passes' source: the float32 scratch Z when the plan has a separate source,
+/// else y itself.
+inline RowLayout source_row_layout(const EpiloguePlan& p) {
+  RowLayout r = row_layout(p);
+  if (p.separate_source) {
+    r.batch_stride = p.src_batch_stride;
+    r.row_stride = p.src_row_stride;
+  }
+  return r;
+}
+
 /// The storage type of a DType as a tag: `f(Storage<S>{})` with S = float, __half or
 /// __nv_bfloat16 (host code).
 template <class S>
@@ -67,6 +78,19 @@ decltype(auto) dispatch_storage(DType dtype, F&& f) {
     case DType::f32: break;
   }
   return f(Storage<float>{});
+}
+
+/// The (source, output) storage types of a plan's passes as tags: f(Storage<In>{},
+/// Storage<Out>{}) with In = Out = y's type in place, or In = float from the scratch Z.
+template <class F>
+void dispatch_pass_types(const EpiloguePlan& p, F&& f) {
+  dispatch_storage(p.dtype, [&](auto out) {
+    if (p.separate_source) {
+      f(Storage<float>{}, out);
+    } else {
+      f(out, out);
+    }
+  });
 }
 
 // ---- the elementwise pass --------------------------------------------------------------------
@@ -100,13 +124,14 @@ struct RowBias {
 };
 
 /// The elementwise pass over elements first, first + step, ... < length of one row (the host
-/// takes every element, a kernel's thread every step-th).
-template <class S, class Act>
-SEPCONV_HOST_DEVICE void elementwise_row(Act act, S* row, const RowBias<S>& bias,
+/// takes every element, a kernel's thread every step-th), from `in` (the source: y itself, or
+/// the float32 scratch Z) to `out`.
+template <class In, class Out, class Act>
+SEPCONV_HOST_DEVICE void elementwise_row(Act act, const In* in, Out* out, const RowBias<In>& bias,
                                          std::int64_t length, std::int64_t first,
                                          std::int64_t step) {
   for (std::int64_t i = first; i < length; i += step) {
-    row[i] = from_float<S>(epilogue_element(act, to_float(row[i]), bias.at(i)));
+    out[i] = from_float<Out>(epilogue_element(act, to_float(in[i]), bias.at(i)));
   }
 }
 
@@ -166,12 +191,12 @@ SEPCONV_HOST_DEVICE float row_partial_sum(const S* row, std::int64_t length, flo
   return s.sum;
 }
 
-/// Phase 3: the outputs of this share, in place.
-template <class S, bool Log>
-SEPCONV_HOST_DEVICE void row_write(S* row, std::int64_t length, float max, float denominator,
-                                   std::int64_t first, std::int64_t step) {
+/// Phase 3: the outputs of this share, from `in` to `out` (the same row when in place).
+template <class In, class Out, bool Log>
+SEPCONV_HOST_DEVICE void row_write(const In* in, Out* out, std::int64_t length, float max,
+                                   float denominator, std::int64_t first, std::int64_t step) {
   for (std::int64_t i = first; i < length; i += step) {
-    row[i] = from_float<S>(row_output<Log>(to_float(row[i]), max, denominator));
+    out[i] = from_float<Out>(row_output<Log>(to_float(in[i]), max, denominator));
   }
 }
 

@@ -16,9 +16,10 @@ namespace sepconv::detail {
 struct BoundPlan {
   Plan plan;
   LtMatmul matmul;
-  /// Workspace bytes: D, then (256-byte aligned) cuBLASLt's workspace.
+  /// Workspace bytes: D, the float32 scratch Z (a float32 intermediate only), then cuBLASLt's
+  /// workspace, each 256-byte aligned.
   [[nodiscard]] std::size_t workspace_bytes() const {
-    return static_cast<std::size_t>(plan.d_bytes) + matmul.workspace_size();
+    return static_cast<std::size_t>(plan.d_bytes + plan.z_bytes) + matmul.workspace_size();
   }
 };
 

@@ -183,12 +183,18 @@ struct SeparableConv1D::Impl {
   Precision precision;
   std::uint64_t id = 0;
   detail::BiasMode bias_mode = detail::BiasMode::none;
-  DeviceBuffer depthwise;  // W[m][j][c]
-  DeviceBuffer pointwise;  // Wp' (K, F)
-  DeviceBuffer bias;       // (F)
+  DeviceBuffer depthwise;  // W[m][j][c], the layer's dtype
+  DeviceBuffer pointwise;  // Wp' (K, F), the GEMM's type
+  DeviceBuffer bias;       // (F), the GEMM's type
   bool weights_set = false;
 
-  // Views of the device weights in Keras shapes: validate_forward checks y against them.
+  // The GEMM's type: D's (the layer's dtype, or float32 with a float32 intermediate).
+  [[nodiscard]] DType gemm_dtype() const {
+    return precision.float32_intermediate ? DType::f32 : precision.dtype;
+  }
+
+  // Views of the device weights in Keras shapes (the layer's dtype; a float32 pointwise buffer
+  // is larger than its view): validate_forward checks that y does not overlap them.
   [[nodiscard]] Weights weight_views() const {
     const DType t = precision.dtype;
     const std::int64_t cm = in_channels * config.depth_multiplier;
@@ -213,6 +219,7 @@ struct SeparableConv1D::Impl {
     r.config = config;
     r.dtype = precision.dtype;
     r.math = precision.math;
+    r.float32_intermediate = precision.float32_intermediate;
     r.batch = x.shape[0];
     r.length = config.data_format == DataFormat::channels_last ? x.shape[1] : x.shape[2];
     r.in_channels = in_channels;
@@ -271,26 +278,25 @@ SeparableConv1D::SeparableConv1D(Context& context, const LayerConfig& config,
   if (in_channels <= 0) {
     fail("in_channels", std::to_string(in_channels), "a strictly positive integer");
   }
-  if (precision.math == MathMode::tf32 && precision.dtype != DType::f32) {
-    fail("precision", str("math mode tf32 with dtype ", to_string(precision.dtype)),
-         "tf32 only for float32 layers (float16/bfloat16 GEMMs always use tensor cores)");
-  }
+  validate(precision);
   Impl& m = *impl_;
   m.context = &context;
   m.config = config;
   m.in_channels = in_channels;
   m.precision = precision;
+  m.precision.float32_intermediate = precision.float32_intermediate && precision.dtype != DType::f32;
   m.id = next_layer_id++;
   m.bias_mode = !config.use_bias ? detail::BiasMode::none
                 : config.data_format == DataFormat::channels_last ? detail::BiasMode::gemm_epilogue
                                                                   : detail::BiasMode::ones_row;
   const auto e = dtype_size(precision.dtype);
+  const auto eg = dtype_size(m.gemm_dtype());
   const auto cm = detail::checked_mul(in_channels, config.depth_multiplier, "depth_multiplier");
   const auto k_rows = cm + (m.bias_mode == detail::BiasMode::ones_row ? 1 : 0);
   DeviceGuard guard(context.device());
   m.depthwise = DeviceBuffer(static_cast<std::size_t>(config.kernel_size * cm) * e);
-  m.pointwise = DeviceBuffer(static_cast<std::size_t>(k_rows * config.filters) * e);
-  if (config.use_bias) m.bias = DeviceBuffer(static_cast<std::size_t>(config.filters) * e);
+  m.pointwise = DeviceBuffer(static_cast<std::size_t>(k_rows * config.filters) * eg);
+  if (config.use_bias) m.bias = DeviceBuffer(static_cast<std::size_t>(config.filters) * eg);
 }
 
 SeparableConv1D::~SeparableConv1D() {
@@ -339,13 +345,14 @@ void SeparableConv1D::set_weights(const Weights& weights) {
   const HostCopy pw = host_copy(weights.pointwise);
   const HostCopy bias = host_copy(weights.bias);
   upload(m.depthwise, detail::pack_depthwise(m.config, m.in_channels, dw.view));
-  upload(m.pointwise,
-         detail::pack_pointwise(m.config, m.in_channels, pw.view, bias.view, m.bias_mode));
+  const DType gemm = m.gemm_dtype();
+  upload(m.pointwise, detail::pack_pointwise(m.config, m.in_channels, pw.view, bias.view,
+                                             m.bias_mode, gemm));
   if (m.config.use_bias) {
-    const auto e = static_cast<std::int64_t>(dtype_size(m.precision.dtype));
+    const auto e = static_cast<std::int64_t>(dtype_size(gemm));
     std::vector<unsigned char> b(static_cast<std::size_t>(m.config.filters * e));
     for (std::int64_t f = 0; f < m.config.filters; ++f) {
-      detail::store_element(b.data(), m.precision.dtype, f,
+      detail::store_element(b.data(), gemm, f,
                             detail::load_element(bias.view.data, bias.view.dtype, bias.view.offset(f)));
     }
     upload(m.bias, b);

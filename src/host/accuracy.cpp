@@ -22,12 +22,20 @@ double unit_roundoff(DType dtype, MathMode mode) noexcept {
   return storage_roundoff(dtype);
 }
 
+double unit_roundoff(const Precision& p) noexcept {
+  return unit_roundoff(p.float32_intermediate ? DType::f32 : p.dtype, p.math);
+}
+
 std::int64_t reduction_length(const LayerConfig& config, std::int64_t in_channels) {
   return config.kernel_size + in_channels * config.depth_multiplier;
 }
 
 double tolerance(DType dtype, MathMode mode, std::int64_t n) noexcept {
-  return kToleranceFactor * static_cast<double>(n) * unit_roundoff(dtype, mode);
+  return tolerance(Precision{dtype, mode, false}, n);
+}
+
+double tolerance(const Precision& p, std::int64_t n) noexcept {
+  return kToleranceFactor * static_cast<double>(n) * unit_roundoff(p);
 }
 
 namespace {
@@ -139,7 +147,12 @@ struct Checker {
 
 Report compare(const LayerConfig& config, std::int64_t in_channels, DType dtype, MathMode mode,
                const reference::Detail& ref, ConstTensorView y) {
-  const double tol = tolerance(dtype, mode, reduction_length(config, in_channels));
+  return compare(config, in_channels, Precision{dtype, mode, false}, ref, y);
+}
+
+Report compare(const LayerConfig& config, std::int64_t in_channels, const Precision& precision,
+               const reference::Detail& ref, ConstTensorView y) {
+  const double tol = tolerance(precision, reduction_length(config, in_channels));
   const auto& w = ref.window;
   const bool last = ref.data_format == DataFormat::channels_last;
   const std::int64_t rows = last ? w.batch_count * w.time_count : w.batch_count * ref.filters;

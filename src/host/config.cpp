@@ -104,6 +104,14 @@ std::array<std::int64_t, 3> output_shape(const LayerConfig& c, std::int64_t batc
              : std::array<std::int64_t, 3>{batch, c.filters, lout};
 }
 
+void validate(const Precision& p) {
+  if (p.math == MathMode::tf32 && p.dtype != DType::f32 && !p.float32_intermediate) {
+    fail("precision", str("math mode tf32 with dtype ", to_string(p.dtype)),
+         "tf32 only for float32 GEMMs: float32 layers, or float16/bfloat16 layers with "
+         "float32_intermediate (their own GEMMs always use half-precision tensor cores)");
+  }
+}
+
 void validate_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels,
                       const Weights& w) {
   validate(c);

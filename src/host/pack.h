@@ -17,9 +17,10 @@ std::vector<unsigned char> pack_depthwise(const LayerConfig& config, std::int64_
 
 /// The pointwise matrix Wp' the GEMM reads: row-major (K, F) with rows in D's multiplier-major
 /// order (row m*C + c holds Keras row c*M + m) and, for BiasMode::ones_row, the bias as row C*M
-/// (K = C*M + 1). Raw bytes in the layer's dtype.
+/// (K = C*M + 1). Raw bytes of `out_dtype`: the GEMM's type (the layer's dtype, or float32 with a
+/// float32 intermediate).
 std::vector<unsigned char> pack_pointwise(const LayerConfig& config, std::int64_t in_channels,
                                           ConstTensorView pointwise, ConstTensorView bias,
-                                          BiasMode bias_mode);
+                                          BiasMode bias_mode, DType out_dtype);
 
 }  // namespace sepconv::detail

@@ -15,6 +15,10 @@ namespace {
 
 BiasMode choose_bias(const PlanRequest& r) {
   if (!r.config.use_bias) return BiasMode::none;
+  if (r.force_bias == BiasMode::elementwise && r.float32_intermediate && r.dtype != DType::f32) {
+    fail("force_bias", "elementwise with a float32 intermediate",
+         "the bias inside the GEMM (a float32 intermediate's GEMM adds it in float32)");
+  }
   if (r.force_bias != BiasMode::none) {
     if (r.force_bias == BiasMode::gemm_epilogue && r.config.data_format != DataFormat::channels_last) {
       fail("force_bias", "gemm_epilogue for channels_first",
@@ -62,6 +66,7 @@ Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
   plan.config = request.config;
   plan.dtype = request.dtype;
   plan.math = request.math;
+  plan.float32_intermediate = request.float32_intermediate && request.dtype != DType::f32;
   plan.in_channels = request.in_channels;
   plan.geometry = geometry(request.config, request.length);
   LaunchWindow w = request.window;
@@ -93,7 +98,8 @@ std::string Plan::describe() const {
     << ", data_format=" << to_string(c.data_format) << ", dilation_rate=" << c.dilation_rate
     << ", depth_multiplier=" << c.depth_multiplier << ", activation=" << to_string(c.activation)
     << ", use_bias=" << (c.use_bias ? "true" : "false") << ")\n"
-    << "  dtype " << to_string(dtype) << ", math " << to_string(math) << ", in_channels "
+    << "  dtype " << to_string(dtype) << ", math " << to_string(math)
+    << (float32_intermediate ? ", float32 intermediate" : "") << ", in_channels "
     << in_channels << ", out_length " << geometry.out_length << ", padding " << geometry.pad.left
     << "/" << geometry.pad.right << "\n"
     << "  window: batches [" << window.batch_begin << ", +" << window.batch_count << "), steps ["
@@ -110,19 +116,24 @@ std::string Plan::describe() const {
     << " x " << dw.channel_groups << ")\n"
     << "  D: " << (dw.format == DataFormat::channels_last ? "[b][t][m*C+c]" : "[b][m*C+c][t]")
     << ", ld " << dw.d_ld << ", batch stride " << dw.d_batch_stride
-    << (dw.ones_row ? ", ones row" : "") << ", " << d_bytes << " B\n"
-    << "  pointwise GEMM (column-major): m " << gemm.m << ", n " << gemm.n << ", k " << gemm.k
+    << (dw.ones_row ? ", ones row" : "") << ", " << to_string(dw.d_dtype) << ", " << d_bytes
+    << " B\n"
+    << "  pointwise GEMM (column-major, " << to_string(gemm.dtype) << ", math "
+    << to_string(gemm.math) << "): m " << gemm.m << ", n " << gemm.n << ", k " << gemm.k
     << ", A " << (gemm.a_is_weights ? "weights" : "D") << (gemm.trans_a ? "^T" : "") << " lda "
     << gemm.lda << ", B " << (gemm.a_is_weights ? "D" : "weights") << (gemm.trans_b ? "^T" : "")
-    << " ldb " << gemm.ldb << ", C ldc " << gemm.ldc << ", batch " << gemm.batch_count
+    << " ldb " << gemm.ldb << ", C " << (z_bytes > 0 ? "= float32 scratch Z (" + std::to_string(z_bytes) + " B)" : std::string("= y"))
+    << " ldc " << gemm.ldc << ", batch " << gemm.batch_count
     << " (strides " << gemm.stride_a << ", " << gemm.stride_b << ", " << gemm.stride_c
     << "), epilogue " << gemm_epilogue_name(gemm.epilogue) << ", alignment " << gemm.align_a << "/"
     << gemm.align_b << "/" << gemm.align_c << " B\n"
     << "  bias: " << name(bias) << "; after the GEMM: "
-    << (epilogue.row_reduction ? "row " + std::string(to_string(epilogue.activation)) + " pass"
+    << (epilogue.row_reduction ? "row " + std::string(to_string(epilogue.activation)) +
+                                     (epilogue.separate_source ? " pass from Z to y" : " pass")
         : epilogue.elementwise
             ? "elementwise " + std::string(to_string(epilogue.activation)) +
-                  (epilogue.add_bias ? " + bias" : "") + " pass"
+                  (epilogue.add_bias ? " + bias" : "") +
+                  (epilogue.separate_source ? " pass from Z to y" : " pass")
             : std::string("nothing"))
     << "\n";
   return o.str();

@@ -60,7 +60,8 @@ enum class GemmEpilogue : std::uint8_t { none, bias, relu, relu_bias };
 /// b and t relative to the launch window. With BiasMode::ones_row, row q' = C*M of a
 /// channels_first D holds ones.
 struct DepthwisePlan {
-  DType dtype = DType::f32;
+  DType dtype = DType::f32;    ///< x and the depthwise weights
+  DType d_dtype = DType::f32;  ///< D: the layer's dtype, or float32 (Precision::float32_intermediate)
   DataFormat format = DataFormat::channels_last;
   // Problem (the launch window's batch offset is applied to the x pointer by the executor).
   std::int64_t batch = 0;       ///< batches in the window
@@ -121,7 +122,9 @@ struct DepthwisePlan {
 ///   channels_first: Y[b](T x F) = D[b](T x K) * Wp'(K x F), strided-batched over b.
 /// K = C*M, plus one row for BiasMode::ones_row. Pointers are bound at run time.
 struct GemmPlan {
-  DType dtype = DType::f32;  ///< A, B, C and D storage type
+  /// A, B, C and D storage type: D's type (the layer's dtype, or float32 with a float32
+  /// intermediate, when C is the float32 scratch Z instead of y).
+  DType dtype = DType::f32;
   MathMode math = MathMode::exact;
   bool a_is_weights = true;  ///< channels_last: A = weights, B = D; channels_first: the reverse
   bool trans_a = false;
@@ -147,7 +150,13 @@ struct GemmPlan {
 
 /// The elementwise and row passes after the GEMM, in place on y.
 struct EpiloguePlan {
-  DType dtype = DType::f32;  ///< y's (and the bias's) storage type
+  DType dtype = DType::f32;  ///< y's storage type
+  /// The pass reads a separate float32 source Z (the GEMM's output with a float32 intermediate)
+  /// laid out like y's window, contiguous, and writes y; otherwise it works in place on y.
+  bool separate_source = false;
+  DType src_dtype = DType::f32;  ///< the source's (and the bias's) type: the GEMM's output type
+  std::int64_t src_batch_stride = 0;
+  std::int64_t src_row_stride = 0;
   /// An elementwise pass: adds the bias when add_bias, then applies the activation unless it is a
   /// row reduction (those get the row pass after it).
   bool elementwise = false;
@@ -176,6 +185,10 @@ struct Plan {
   GemmPlan gemm;
   EpiloguePlan epilogue;
   std::int64_t d_bytes = 0;  ///< workspace for D (256-byte multiple)
+  /// Workspace for Z, the GEMM's float32 output with a float32 intermediate (0 otherwise),
+  /// after D (256-byte multiple).
+  std::int64_t z_bytes = 0;
+  bool float32_intermediate = false;
 
   /// A multi-line human-readable account of what will run.
   [[nodiscard]] std::string describe() const;
@@ -199,6 +212,8 @@ struct PlanRequest {
   int x_align = 256;
   int y_align = 256;
   int bias_align = 256;
+  /// Keep D in float32 for a float16 / bfloat16 layer (Precision::float32_intermediate).
+  bool float32_intermediate = false;
   /// Force a bias mode (tests); BiasMode::none means "choose".
   BiasMode force_bias = BiasMode::none;
 };

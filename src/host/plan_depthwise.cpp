@@ -77,6 +77,7 @@ void plan_depthwise(const PlanRequest& r, const DeviceLimits& limits, Plan& plan
   const LayerConfig& c = r.config;
   DepthwisePlan& p = plan.depthwise;
   p.dtype = r.dtype;
+  p.d_dtype = plan.float32_intermediate ? DType::f32 : r.dtype;
   p.format = c.data_format;
   p.batch = plan.window.batch_count;
   p.length = r.length;
@@ -103,7 +104,7 @@ void plan_depthwise(const PlanRequest& r, const DeviceLimits& limits, Plan& plan
     p.d_ld = round_up(p.time_count, 8);
     p.d_batch_stride = checked_mul(cm + (p.ones_row ? 1 : 0), p.d_ld, "x");
   }
-  const auto e = static_cast<std::int64_t>(dtype_size(p.dtype));
+  const auto e = static_cast<std::int64_t>(dtype_size(p.d_dtype));
   plan.d_bytes = round_up(checked_mul(checked_mul(p.batch, p.d_batch_stride, "x"), e, "x"), 256);
 
   // Thread layout.

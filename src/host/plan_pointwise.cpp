@@ -9,17 +9,28 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
   const DepthwisePlan& dw = plan.depthwise;
   const LaunchWindow& w = plan.window;
   GemmPlan& g = plan.gemm;
-  const auto e = static_cast<std::uint64_t>(dtype_size(r.dtype));
   const std::int64_t cm = dw.channels * dw.multiplier;
   const bool ones = plan.bias == BiasMode::ones_row;
-  g.dtype = r.dtype;
-  g.math = r.dtype == DType::f32 ? r.math : MathMode::exact;
+  const bool last = c.data_format == DataFormat::channels_last;
+  // The GEMM computes in D's type. With a float32 intermediate (a 16-bit layer) it reads float32
+  // D and weights and writes float32 into the scratch Z, laid out like y's window but
+  // contiguous; a final pass rounds Z into y. Otherwise it writes y in place.
+  const bool scratch = plan.float32_intermediate;
+  g.dtype = dw.d_dtype;
+  g.math = g.dtype == DType::f32 ? r.math : MathMode::exact;
   g.k = cm + (ones ? 1 : 0);
   g.align_bias = r.bias_align;
-  const std::int64_t y_batch = r.y_strides[0];
-  const std::int64_t y_row = r.y_strides[1];  // time stride (channels_last) / filter stride
+  const auto e = static_cast<std::uint64_t>(dtype_size(g.dtype));
+  const std::int64_t window_elements = w.batch_count * w.time_count * c.filters;
+  plan.z_bytes = scratch ? (window_elements * 4 + 255) / 256 * 256 : 0;
+  // Output batch stride and row stride (time stride for channels_last, filter stride for
+  // channels_first) and the output's alignment: y's, or Z's.
+  const std::int64_t y_batch =
+      scratch ? w.time_count * c.filters : r.y_strides[0];
+  const std::int64_t y_row = scratch ? (last ? c.filters : w.time_count) : r.y_strides[1];
+  const int y_align = scratch ? 256 : r.y_align;
 
-  if (c.data_format == DataFormat::channels_last) {
+  if (last) {
     // Y(F x N) = Wp'(F x K) * D(K x N): A = Wp' (row-major (K, F) is column-major F x K, lda F),
     // B = D (column-major K x steps, ldb = d_ld), C = y (ldc = y's time stride).
     g.a_is_weights = true;
@@ -47,7 +58,7 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
       g.stride_c = y_batch;
     }
     g.align_b = alignment_of(256, g.stride_b * e);
-    g.align_c = alignment_of(static_cast<std::uint64_t>(r.y_align), g.stride_c * e);
+    g.align_c = alignment_of(static_cast<std::uint64_t>(y_align), g.stride_c * e);
   } else {
     // Y[b](T x F) = D[b](T x K) * Wp'(K x F): A = D[b] (column-major T x K, lda = d_ld),
     // B = Wp' seen as column-major F x K (ldb = F) transposed, shared by every batch (stride 0),
@@ -66,15 +77,16 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
     g.stride_c = w.batch_count > 1 ? y_batch : 0;
     g.align_a = alignment_of(256, g.stride_a * e);
     g.align_b = 256;
-    g.align_c = alignment_of(static_cast<std::uint64_t>(r.y_align), g.stride_c * e);
+    g.align_c = alignment_of(static_cast<std::uint64_t>(y_align), g.stride_c * e);
   }
   if (g.batch_count > 2147483647) {
     fail("x", str(g.batch_count, " batches in one strided-batched GEMM"),
          "at most 2^31-1: process the batch in chunks");
   }
 
-  // What the GEMM's epilogue takes, and what a pass after it must do.
-  const bool relu = c.activation == Activation::relu;
+  // What the GEMM's epilogue takes, and what a pass after it must do. From a float32 scratch
+  // the GEMM adds only the bias and one pass (elementwise, or the row pass) writes y.
+  const bool relu = c.activation == Activation::relu && !scratch;
   const bool bias_in_gemm = plan.bias == BiasMode::gemm_epilogue;
   g.epilogue = relu ? (bias_in_gemm ? GemmEpilogue::relu_bias : GemmEpilogue::relu)
                     : (bias_in_gemm ? GemmEpilogue::bias : GemmEpilogue::none);
@@ -85,8 +97,12 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
   ep.batch = w.batch_count;
   ep.steps = w.time_count;
   ep.filters = c.filters;
-  ep.y_batch_stride = y_batch;
-  ep.y_row_stride = y_row;
+  ep.y_batch_stride = r.y_strides[0];
+  ep.y_row_stride = r.y_strides[1];
+  ep.separate_source = scratch;
+  ep.src_dtype = g.dtype;
+  ep.src_batch_stride = y_batch;
+  ep.src_row_stride = y_row;
   ep.add_bias = plan.bias == BiasMode::elementwise;
   ep.row_reduction = is_row_reduction(c.activation);
   if (ep.row_reduction && c.data_format == DataFormat::channels_first &&
@@ -101,9 +117,9 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
     g.epilogue = GemmEpilogue::none;
   }
   ep.elementwise = !ep.row_reduction &&
-                   (ep.add_bias || (c.activation != Activation::linear &&
-                                    g.epilogue != GemmEpilogue::relu &&
-                                    g.epilogue != GemmEpilogue::relu_bias));
+                   (scratch || ep.add_bias ||
+                    (c.activation != Activation::linear && g.epilogue != GemmEpilogue::relu &&
+                     g.epilogue != GemmEpilogue::relu_bias));
   if (ep.row_reduction && ep.add_bias) ep.elementwise = true;  // bias first, then the rows
 }
 

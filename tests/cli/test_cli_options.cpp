@@ -67,6 +67,16 @@ TEST(CliOptions, EqualsForm) {
   EXPECT_EQ(o.device, Device::gpu);
 }
 
+TEST(CliOptions, MathAndFloat32Intermediate) {
+  const Options d = parse({"run"});
+  EXPECT_EQ(d.math, MathMode::exact);
+  EXPECT_FALSE(d.float32_intermediate);
+  const Options o = parse({"run", "--math", "tf32", "--dtype", "bf16", "--float32-intermediate"});
+  EXPECT_EQ(o.math, MathMode::tf32);
+  EXPECT_TRUE(o.float32_intermediate);
+  EXPECT_EQ(parse({"run", "--math=exact"}).math, MathMode::exact);
+}
+
 TEST(CliOptions, Help) {
   EXPECT_EQ(parse({"--help"}).command, Options::Command::help);
   EXPECT_EQ(parse({"-h"}).command, Options::Command::help);
@@ -77,12 +87,21 @@ TEST(CliOptions, Help) {
 TEST(CliOptions, HelpDocumentsEveryFlag) {
   const std::string help = help_text();
   for (const char* flag : {"--config", "--depthwise", "--pointwise", "--bias", "--input",
-                           "--output", "--device", "--dtype", "--quiet", "--help"}) {
+                           "--output", "--device", "--dtype", "--math", "--float32-intermediate",
+                           "--quiet", "--help"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }
 
 TEST(CliOptionsError, NoCommand) { expect_usage_error({}, "missing command"); }
+TEST(CliOptionsError, BadMath) { expect_usage_error({"run", "--math", "fp8"}, "--math 'fp8'"); }
+TEST(CliOptionsError, DuplicateMath) {
+  expect_usage_error({"run", "--math", "tf32", "--math", "exact"}, "--math given twice");
+}
+TEST(CliOptionsError, DuplicateFloat32Intermediate) {
+  expect_usage_error({"run", "--float32-intermediate", "--float32-intermediate"},
+                     "--float32-intermediate given twice");
+}
 TEST(CliOptionsError, UnknownCommand) { expect_usage_error({"fly"}, "unknown command 'fly'"); }
 TEST(CliOptionsError, UnknownFlag) { expect_usage_error({"run", "--speed", "3"}, "unknown flag '--speed'"); }
 TEST(CliOptionsError, Positional) { expect_usage_error({"run", "x.npy"}, "unexpected argument 'x.npy'"); }
@@ -129,7 +148,7 @@ class RunLayer : public ::testing::Test {
 };
 
 TEST_F(RunLayer, CpuIsTheReference) {
-  EXPECT_EQ(run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::cpu).device,
+  EXPECT_EQ(run_layer(config, Precision{DType::f32}, x.view(), weights.view(), y.view(), Device::cpu).device,
             Device::cpu);
   test::HostTensor expected = test::poisoned_output(config, 2, 6, DType::f32);
   reference::forward(config, x.view(), weights.view(), expected.view());
@@ -138,14 +157,14 @@ TEST_F(RunLayer, CpuIsTheReference) {
 
 TEST_F(RunLayer, AutoRunsOnTheGpuWhenThereIsOne) {
   const Device expected = test::gpu_available() ? Device::gpu : Device::cpu;
-  EXPECT_EQ(run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::automatic).device,
+  EXPECT_EQ(run_layer(config, Precision{DType::f32}, x.view(), weights.view(), y.view(), Device::automatic).device,
             expected);
 }
 
 TEST_F(RunLayer, GpuWithoutAUsableDeviceIsAClearError) {
   if (test::gpu_available()) GTEST_SKIP() << "a CUDA device is present: --device gpu runs";
   try {
-    (void)run_layer(config, DType::f32, x.view(), weights.view(), y.view(), Device::gpu);
+    (void)run_layer(config, Precision{DType::f32}, x.view(), weights.view(), y.view(), Device::gpu);
     ADD_FAILURE() << "--device gpu ran without a GPU";
   } catch (const Unsupported& e) {
     EXPECT_NE(std::string(e.what()).find("--device gpu"), std::string::npos) << e.what();
@@ -153,8 +172,26 @@ TEST_F(RunLayer, GpuWithoutAUsableDeviceIsAClearError) {
   }
 }
 
+TEST_F(RunLayer, Tf32NeedsAFloat32Gemm) {
+  try {
+    (void)run_layer(config, Precision{DType::f32, MathMode::tf32}, x.view(), weights.view(), y.view(),
+                    Device::cpu);
+  } catch (const InvalidArgument& e) {
+    ADD_FAILURE() << "tf32 on a float32 layer was rejected: " << e.what();
+  }
+  test::HostTensor xh = test::HostTensor(DType::f16, x.shape());
+  xh.assign(x.values());
+  try {
+    (void)run_layer(config, Precision{DType::f16, MathMode::tf32}, xh.view(), weights.view(), y.view(),
+                    Device::cpu);
+    ADD_FAILURE() << "tf32 on a float16 GEMM ran";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.argument(), "precision");
+  }
+}
+
 TEST_F(RunLayer, ValidatesBeforeChoosingTheDevice) {
-  EXPECT_THROW((void)run_layer(config, DType::f16, x.view(), weights.view(), y.view(), Device::gpu),
+  EXPECT_THROW((void)run_layer(config, Precision{DType::f16}, x.view(), weights.view(), y.view(), Device::gpu),
                InvalidArgument);
 }
 

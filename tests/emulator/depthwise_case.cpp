@@ -23,6 +23,7 @@ int alignment(const void* p) {
 std::string CaseSpec::describe() const {
   std::ostringstream o;
   o << test::describe(config) << " " << to_string(dtype) << (math == MathMode::tf32 ? " tf32" : "")
+    << (float32_intermediate ? " float32-intermediate" : "")
     << " B" << batch << " L" << length << " C" << channels;
   if (x_slack != std::array<std::int64_t, 3>{}) o << " x-sliced";
   if (y_slack != std::array<std::int64_t, 3>{}) o << " y-sliced";
@@ -90,36 +91,48 @@ CaseSpec random_spec(std::mt19937_64& rng) {
     s.window.time_begin = whole_rows ? 0 : pick(rng, 0, lout - 1);
     s.window.time_count = whole_rows ? lout : pick(rng, 1, lout - s.window.time_begin);
   }
-  if (s.dtype == DType::f32 && pick(rng, 0, 4) == 0) s.math = MathMode::tf32;
+  if (s.dtype != DType::f32 && pick(rng, 0, 2) == 0) s.float32_intermediate = true;
+  if ((s.dtype == DType::f32 || s.float32_intermediate) && pick(rng, 0, 4) == 0) {
+    s.math = MathMode::tf32;
+  }
   return s;
 }
 
-detail::PlanRequest make_request(const CaseSpec& spec, const HostTensor& x, const HostTensor& y,
-                                 const HostWeights& w) {
+detail::PlanRequest build_request(const LayerConfig& config, const Precision& precision,
+                                  std::int64_t batch, std::int64_t length, std::int64_t channels,
+                                  const detail::LaunchWindow& window, const HostTensor& x,
+                                  const HostTensor& y, const HostWeights& w) {
   detail::PlanRequest r;
-  r.config = spec.config;
-  r.dtype = spec.dtype;
-  r.math = spec.math;
-  r.batch = spec.batch;
-  r.length = spec.length;
-  r.in_channels = spec.channels;
-  r.window = spec.window;
+  r.config = config;
+  r.dtype = precision.dtype;
+  r.math = precision.math;
+  r.float32_intermediate = precision.float32_intermediate;
+  r.batch = batch;
+  r.length = length;
+  r.in_channels = channels;
+  r.window = window;
   const ConstTensorView xv = x.view();
   const ConstTensorView yv = y.view();
   for (int i = 0; i < 3; ++i) {
     r.x_strides[i] = xv.strides[i];
     r.y_strides[i] = yv.strides[i];
   }
-  const auto e = static_cast<std::int64_t>(dtype_size(spec.dtype));
-  const std::int64_t b0 = spec.window.batch_begin;
-  const std::int64_t t0 = spec.window.time_begin;
+  const auto e = static_cast<std::int64_t>(dtype_size(precision.dtype));
+  const std::int64_t b0 = window.batch_begin;
+  const std::int64_t t0 = window.time_begin;
   r.x_align = alignment(static_cast<const unsigned char*>(xv.data) + b0 * xv.strides[0] * e);
-  const std::int64_t y_offset = spec.config.data_format == DataFormat::channels_last
+  const std::int64_t y_offset = config.data_format == DataFormat::channels_last
                                     ? b0 * yv.strides[0] + t0 * yv.strides[1]
                                     : b0 * yv.strides[0] + t0 * yv.strides[2];
   r.y_align = alignment(static_cast<const unsigned char*>(yv.data) + y_offset * e);
   r.bias_align = w.bias.shape().empty() ? 256 : alignment(w.bias.view().data);
   return r;
+}
+
+detail::PlanRequest make_request(const CaseSpec& spec, const HostTensor& x, const HostTensor& y,
+                                 const HostWeights& w) {
+  return build_request(spec.config, spec.precision(), spec.batch, spec.length, spec.channels,
+                       spec.window, x, y, w);
 }
 
 EmulatedDepthwise emulate(const CaseSpec& spec, const HostTensor& x, const HostWeights& w,
@@ -128,10 +141,12 @@ EmulatedDepthwise emulate(const CaseSpec& spec, const HostTensor& x, const HostW
   run.plan = detail::make_plan(request, spec.limits);
   run.w_packed = detail::pack_depthwise(spec.config, spec.channels, w.depthwise.view());
   run.d.assign(static_cast<std::size_t>(run.plan.d_bytes), 0);
-  const auto e = dtype_size(spec.dtype);
-  for (std::size_t i = 0; i + e <= run.d.size(); i += e) {
-    detail::store_element(run.d.data() + i, spec.dtype, 0, std::nan(""));
+  const DType d_dtype = run.plan.depthwise.d_dtype;
+  const auto ed = dtype_size(d_dtype);
+  for (std::size_t i = 0; i + ed <= run.d.size(); i += ed) {
+    detail::store_element(run.d.data() + i, d_dtype, 0, std::nan(""));
   }
+  const auto e = dtype_size(spec.dtype);
   detail::DepthwiseArgs args;
   args.plan = run.plan.depthwise;
   const ConstTensorView xv = x.view();
@@ -152,7 +167,7 @@ double d_at(const EmulatedDepthwise& run, std::int64_t b, std::int64_t t, std::i
   const std::int64_t off = p.format == DataFormat::channels_last
                                ? b * p.d_batch_stride + t * p.d_ld + q
                                : b * p.d_batch_stride + q * p.d_ld + t;
-  return detail::load_element(run.d.data(), p.dtype, off);
+  return detail::load_element(run.d.data(), p.d_dtype, off);
 }
 
 std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const HostWeights& w,
@@ -169,7 +184,11 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
   const auto ref = reference::depthwise(spec.config, x.view(), w.depthwise.view(), rw);
   // Float accumulation of k terms (2 k u32 of the term sum), then rounding to the dtype.
   const double acc_tol = 2.0 * static_cast<double>(p.kernel) * std::ldexp(1.0, -24);
-  const double store_tol = accuracy::storage_roundoff(spec.dtype);
+  const double store_tol = accuracy::storage_roundoff(run.plan.depthwise.d_dtype);
+  // Rounding a value in the subnormal range of D's type errs by up to half its subnormal spacing.
+  const double subnormal = run.plan.depthwise.d_dtype == DType::f16 ? std::ldexp(1.0, -25)
+                           : run.plan.depthwise.d_dtype == DType::bf16 ? std::ldexp(1.0, -134)
+                                                                       : std::ldexp(1.0, -150);
   const std::int64_t M = p.multiplier;
   for (std::int64_t b = 0; b < win.batch_count; ++b)
     for (std::int64_t t = 0; t < win.time_count; ++t)
@@ -178,7 +197,7 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
           const auto i = ref.index(b, t, c * M + m);
           const double want = ref.mid[i];
           const double got = d_at(run, b, t, c, m);
-          const double allowed = acc_tol * ref.abs_sum[i] + store_tol * std::fabs(want) + 1e-30;
+          const double allowed = acc_tol * ref.abs_sum[i] + store_tol * std::fabs(want) + subnormal;
           if (!(std::fabs(got - want) <= allowed)) {
             std::ostringstream o;
             o << "D(b=" << b << ", t=" << t << ", c=" << c << ", m=" << m << ") = " << got
@@ -188,7 +207,7 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
         }
   // Exactly the valid elements written, once each; the ones row holds ones.
   const auto& writes = run.memory.writes("d");
-  const auto e = static_cast<std::int64_t>(dtype_size(spec.dtype));
+  const auto e = static_cast<std::int64_t>(dtype_size(p.d_dtype));
   std::vector<char> valid(writes.size(), 0);
   const std::int64_t rows = p.channels * M + (p.ones_row ? 1 : 0);
   for (std::int64_t b = 0; b < win.batch_count; ++b)
@@ -199,7 +218,7 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
                                      : b * p.d_batch_stride + q * p.d_ld + t;
         for (std::int64_t k = 0; k < e; ++k) valid[static_cast<std::size_t>(off * e + k)] = 1;
         if (q == p.channels * M &&
-            detail::load_element(run.d.data(), p.dtype, off) != 1.0) {
+            detail::load_element(run.d.data(), p.d_dtype, off) != 1.0) {
           report("ones row not 1 at b=" + std::to_string(b) + " t=" + std::to_string(t));
         }
       }

@@ -18,6 +18,8 @@ struct CaseSpec {
   LayerConfig config;
   DType dtype = DType::f32;
   MathMode math = MathMode::exact;
+  bool float32_intermediate = false;  ///< 16-bit layers: D and the GEMM in float32
+  [[nodiscard]] Precision precision() const { return {dtype, math, float32_intermediate}; }
   std::int64_t batch = 1;
   std::int64_t length = 1;
   std::int64_t channels = 1;
@@ -33,7 +35,14 @@ struct CaseSpec {
 /// shared-memory budgets and grids (the chunked and grid-stride paths).
 CaseSpec random_spec(std::mt19937_64& rng);
 
-/// The request a forward call with these views would make.
+/// The request a forward of these host views would make for `window` (counts of 0: the whole
+/// problem), with the alignments of the real pointers.
+detail::PlanRequest build_request(const LayerConfig& config, const Precision& precision,
+                                  std::int64_t batch, std::int64_t length, std::int64_t channels,
+                                  const detail::LaunchWindow& window, const HostTensor& x,
+                                  const HostTensor& y, const HostWeights& w);
+
+/// The request of a case.
 detail::PlanRequest make_request(const CaseSpec& spec, const HostTensor& x, const HostTensor& y,
                                  const HostWeights& w);
 

@@ -8,6 +8,7 @@
 
 #include "cuda/epilogue.h"
 #include "cuda/lt_matmul.h"
+#include "emulator/depthwise_case.h"
 #include "emulator/descriptor_gemm.h"
 #include "host/pack.h"
 #include "sepconv/reference.h"
@@ -45,7 +46,7 @@ HostOperand operand(cublasLtMatrixLayout_t layout, const void* data, const void*
 // d_ld, the ones row for BiasMode::ones_row; the padding is NaN, so a GEMM reading it fails.
 std::vector<unsigned char> arrange_d(const detail::Plan& plan, const reference::Intermediate& mid) {
   const detail::DepthwisePlan& dw = plan.depthwise;
-  const DType dtype = plan.dtype;
+  const DType dtype = dw.d_dtype;
   std::vector<unsigned char> d(static_cast<std::size_t>(plan.d_bytes));
   const auto elements = static_cast<std::int64_t>(d.size() / dtype_size(dtype));
   for (std::int64_t i = 0; i < elements; ++i) {
@@ -107,35 +108,52 @@ std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& confi
 
 void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
                         const std::vector<unsigned char>& d, const std::vector<unsigned char>& wp,
-                        const void* bias, HostTensor& y) {
+                        const ConstTensorView& bias, HostTensor& y) {
   const LayerConfig& cfg = plan.config;
   const detail::LaunchWindow& win = plan.window;
   const auto e = static_cast<std::int64_t>(dtype_size(plan.dtype));
+  const DType g = gemm.dtype;  // D's, the weights', the bias's and the GEMM output's type
+  const auto eg = static_cast<std::int64_t>(dtype_size(g));
   const bool last = cfg.data_format == DataFormat::channels_last;
   auto* const y_window = static_cast<unsigned char*>(y.view().data) +
                          e * (last ? y.view().offset(win.batch_begin, win.time_begin, 0)
                                    : y.view().offset(win.batch_begin, 0, win.time_begin));
+  // The bias in the GEMM's type, as the layer uploads it.
+  std::vector<unsigned char> bias_g;
+  if (cfg.use_bias) {
+    bias_g.resize(static_cast<std::size_t>(cfg.filters * eg));
+    for (std::int64_t f = 0; f < cfg.filters; ++f) {
+      detail::store_element(bias_g.data(), g, f, detail::load_element(bias.data, bias.dtype, bias.offset(f)));
+    }
+  }
+  const void* const b_ptr = cfg.use_bias ? bias_g.data() : nullptr;
   detail::LtMatmul lt(gemm);
-  lt.set_bias_pointer(lt.has_bias() ? bias : nullptr);
+  lt.set_bias_pointer(lt.has_bias() ? b_ptr : nullptr);
   const HostOperand weights_operand{nullptr, wp.data(), 0,
-                                    static_cast<std::int64_t>(wp.size()) / e};
-  const HostOperand d_operand{nullptr, d.data(), 0, static_cast<std::int64_t>(d.size()) / e};
+                                    static_cast<std::int64_t>(wp.size()) / eg};
+  const HostOperand d_operand{nullptr, d.data(), 0, static_cast<std::int64_t>(d.size()) / eg};
   HostOperand a = gemm.a_is_weights ? weights_operand : d_operand;
   HostOperand b = gemm.a_is_weights ? d_operand : weights_operand;
   a.layout = lt.layout_a();
   b.layout = lt.layout_b();
+  // The GEMM writes y's window, or the float32 scratch Z (poisoned: unwritten elements show).
+  std::vector<float> z(static_cast<std::size_t>(plan.z_bytes / 4),
+                       std::numeric_limits<float>::quiet_NaN());
   const HostOperand out =
-      operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), plan.dtype);
+      plan.z_bytes > 0
+          ? HostOperand{lt.layout_c(), z.data(), 0, static_cast<std::int64_t>(z.size())}
+          : operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), plan.dtype);
   HostOperand out_d = out;
   out_d.layout = lt.layout_d();
   descriptor_gemm(lt.desc(), 1.0f, a, b, 0.0f, out, out_d, cfg.filters);
-  detail::apply_epilogue_host(plan.epilogue, y_window, bias);
+  detail::apply_epilogue_host(plan.epilogue, y_window, z.data(), b_ptr);
 }
 
 std::string PointwiseCase::describe() const {
   std::ostringstream o;
   o << test::describe(config) << ", B" << batch << " L" << length << " C" << in_channels << ", "
-    << to_string(dtype) << " " << to_string(math) << ", bias " << bias_name(force_bias)
+    << to_string(dtype) << " " << to_string(math)
+    << (float32_intermediate ? " float32-intermediate" : "") << ", bias " << bias_name(force_bias)
     << ", window b[" << window.batch_begin << ",+" << window.batch_count << ") t["
     << window.time_begin << ",+" << window.time_count << "), x slack (" << x_slack[0] << ","
     << x_slack[1] << "," << x_slack[2] << "), y slack (" << y_slack[0] << "," << y_slack[1] << ","
@@ -171,7 +189,14 @@ PointwiseCase random_case(std::mt19937_64& rng, int index, int shard) {
   c.batch = pick(rng, 1, 4);
   const int kind = static_cast<int>(pick(rng, 0, 9));
   c.dtype = kind == 8 ? DType::f16 : kind == 9 ? DType::bf16 : DType::f32;
-  if (c.dtype == DType::f32 && pick(rng, 0, 3) == 0) c.math = MathMode::tf32;
+  // 16-bit layers with a float32 intermediate (never with the bias forced into the elementwise
+  // pass: that GEMM adds the bias itself).
+  if (c.dtype != DType::f32 && c.force_bias != detail::BiasMode::elementwise && pick(rng, 0, 2) == 0) {
+    c.float32_intermediate = true;
+  }
+  if ((c.dtype == DType::f32 || c.float32_intermediate) && pick(rng, 0, 3) == 0) {
+    c.math = MathMode::tf32;
+  }
   if (pick(rng, 0, 1) == 1) c.y_slack = {pick(rng, 0, 2), pick(rng, 0, 3), pick(rng, 0, 3)};
   if (pick(rng, 0, 2) == 0) c.x_slack = {pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2)};
   c.zero_unit_strides = pick(rng, 0, 1) == 1;
@@ -196,33 +221,19 @@ PointwiseOutcome run_case(const PointwiseCase& c,
   const HostWeights w = random_weights(cfg, c.in_channels, c.dtype, rng);
   HostTensor y = poisoned_output(cfg, c.batch, c.length, c.dtype, c.y_slack);
 
-  detail::PlanRequest request;
-  request.config = cfg;
-  request.dtype = c.dtype;
-  request.math = c.math;
-  request.batch = c.batch;
-  request.length = c.length;
-  request.in_channels = c.in_channels;
-  request.window = c.window;
+  detail::PlanRequest request =
+      build_request(cfg, Precision{c.dtype, c.math, c.float32_intermediate}, c.batch, c.length,
+                    c.in_channels, c.window, x, y, w);
   request.force_bias = c.force_bias;
-  const bool last = cfg.data_format == DataFormat::channels_last;
-  for (int i = 0; i < 3; ++i) {
-    request.x_strides[i] = x.view().strides[i];
-    request.y_strides[i] = c.zero_unit_strides && y.view().shape[i] == 1 ? 0 : y.view().strides[i];
+  if (c.zero_unit_strides) {
+    for (int i = 0; i < 3; ++i) {
+      if (y.view().shape[i] == 1) request.y_strides[i] = 0;
+    }
   }
   PointwiseOutcome outcome;
   outcome.plan = detail::make_plan(request);
   const detail::Plan& plan = outcome.plan;
   const detail::LaunchWindow& win = plan.window;
-  const auto e = static_cast<std::int64_t>(dtype_size(c.dtype));
-  auto* const y_window = static_cast<unsigned char*>(y.view().data) +
-                         e * (last ? y.view().offset(win.batch_begin, win.time_begin, 0)
-                                   : y.view().offset(win.batch_begin, 0, win.time_begin));
-  // The alignment the planner would have been told: the host buffers' real one.
-  request.y_align = detail::alignment_of(reinterpret_cast<std::uintptr_t>(y_window));
-  const void* const bias = cfg.use_bias ? w.bias.view().data : nullptr;
-  request.bias_align = detail::alignment_of(reinterpret_cast<std::uintptr_t>(bias));
-  outcome.plan = detail::make_plan(request);
 
   // D and the packed pointwise matrix, as the depthwise kernel and set_weights produce them.
   const reference::Window ref_window{win.batch_begin, win.batch_count, win.time_begin,
@@ -231,14 +242,17 @@ PointwiseOutcome run_case(const PointwiseCase& c,
       arrange_d(plan, reference::depthwise(cfg, x.view(), w.depthwise.view(), ref_window));
   const std::vector<unsigned char> wp =
       detail::pack_pointwise(cfg, c.in_channels, w.pointwise.view(),
-                             cfg.use_bias ? w.bias.view() : ConstTensorView{}, plan.bias);
+                             cfg.use_bias ? w.bias.view() : ConstTensorView{}, plan.bias,
+                             plan.gemm.dtype);
 
   detail::GemmPlan gemm = plan.gemm;
   if (plant) plant(gemm);
-  run_pointwise_host(plan, gemm, d, wp, bias, y);
+  run_pointwise_host(plan, gemm, d, wp, cfg.use_bias ? w.bias.view() : ConstTensorView{}, y);
 
   const reference::Detail ref = reference::forward_detail(cfg, x.view(), w.view(), ref_window);
-  outcome.report = accuracy::compare(cfg, c.in_channels, c.dtype, c.math, ref, y.view());
+  outcome.report = accuracy::compare(cfg, c.in_channels,
+                                      Precision{c.dtype, c.math, c.float32_intermediate}, ref,
+                                      y.view());
   outcome.written_outside = count_written_outside(y, cfg, win);
   return outcome;
 }

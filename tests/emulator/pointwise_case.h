@@ -25,6 +25,7 @@ struct PointwiseCase {
   std::int64_t in_channels = 1;
   DType dtype = DType::f32;
   MathMode math = MathMode::exact;
+  bool float32_intermediate = false;  ///< 16-bit layers: D and the GEMM in float32
   detail::BiasMode force_bias = detail::BiasMode::none;  ///< none: the planner chooses
   detail::LaunchWindow window;                           ///< counts of 0: the whole problem
   std::array<std::int64_t, 3> x_slack{};                 ///< sliced input views
@@ -53,11 +54,12 @@ struct PointwiseOutcome {
 
 /// Runs the plan's pointwise GEMM through the real cuBLASLt descriptors of an LtMatmul built from
 /// `gemm` (the descriptor GEMM) and then the host epilogue passes, from the intermediate `d` (the
-/// plan's D layout) and the packed pointwise matrix `wp`, into the plan's window of `y`. `bias`:
-/// host memory of the layer's dtype, or null.
+/// plan's D layout) and the packed pointwise matrix `wp` (the GEMM's type), into the plan's
+/// window of `y` (through the float32 scratch Z when the plan has one). `bias`: the layer's
+/// Keras bias (host, the layer's dtype), or an empty view; converted to the GEMM's type.
 void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
                         const std::vector<unsigned char>& d, const std::vector<unsigned char>& wp,
-                        const void* bias, HostTensor& y);
+                        const ConstTensorView& bias, HostTensor& y);
 
 /// Elements of y outside the window whose NaN poison is gone.
 std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& config,

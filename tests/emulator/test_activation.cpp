@@ -154,7 +154,7 @@ void check_long_rows(Activation a, std::int64_t n) {
     }
   }
 
-  detail::apply_epilogue_host(p, y.data(), nullptr);
+  detail::apply_epilogue_host(p, y.data(), nullptr, nullptr);
   LayerConfig config;
   config.filters = 2;
   config.kernel_size = 1;
@@ -191,7 +191,7 @@ TEST(EpilogueRows, BiasThenSoftmaxAlongFilters) {
   for (int f = 0; f < 4; ++f) detail::store_element(bias.data(), DType::bf16, f, 0.25 * f);
   for (int i = 0; i < 32; ++i) detail::store_element(y.data(), DType::bf16, i, 0.5 * (i % 7));
   const std::vector<unsigned char> before = y;
-  detail::apply_epilogue_host(p, y.data(), bias.data());
+  detail::apply_epilogue_host(p, y.data(), nullptr, bias.data());
   for (int b = 0; b < 2; ++b) {
     for (int t = 0; t < 3; ++t) {
       double z[4];

@@ -26,13 +26,13 @@ std::string run_forward(const CaseSpec& spec, const HostTensor& x, const HostWei
   const detail::Plan& plan = run.plan;
   const auto wp = detail::pack_pointwise(spec.config, spec.channels, w.pointwise.view(),
                                          w.bias.shape().empty() ? ConstTensorView{} : w.bias.view(),
-                                         plan.bias);
-  const void* bias = spec.config.use_bias ? w.bias.view().data : nullptr;
-  run_pointwise_host(plan, plan.gemm, run.d, wp, bias, y);
+                                         plan.bias, plan.gemm.dtype);
+  run_pointwise_host(plan, plan.gemm, run.d, wp,
+                     spec.config.use_bias ? w.bias.view() : ConstTensorView{}, y);
   const auto& win = plan.window;
   const reference::Window rw{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
   const auto ref = reference::forward_detail(spec.config, x.view(), w.view(), rw);
-  const auto report = accuracy::compare(spec.config, spec.channels, spec.dtype, spec.math, ref, y.view());
+  const auto report = accuracy::compare(spec.config, spec.channels, spec.precision(), ref, y.view());
   if (!report.ok() || report.checked != win.batch_count * win.time_count * spec.config.filters) {
     problems += "  y: " + report.summary() + "\n";
   }
@@ -99,40 +99,48 @@ TEST(ForwardEmulatorVariants, EveryVariantAndTheChunkedPath) {
 }
 
 #if SEPCONV_HAS_GOLDEN
-// Every forward case made by real Keras, through the emulated forward; also compared with
-// Keras's own output.
+// Every forward case made by real Keras, through the emulated forward in every dtype (inputs and
+// weights rounded to the dtype first, the reference computed on the rounded values); the float32
+// run is also compared with Keras's own output.
 class ForwardEmulatorGolden : public ::testing::TestWithParam<golden::Case> {};
 
 TEST_P(ForwardEmulatorGolden, MatchesReferenceAndKeras) {
   const golden::ForwardCase f = golden::load_forward(GetParam());
-  CaseSpec spec;
-  spec.config = f.config.layer;
-  spec.channels = f.in_channels();
-  const bool last = spec.config.data_format == DataFormat::channels_last;
-  spec.batch = f.input.shape[0];
-  spec.length = f.input.shape[last ? 1 : 2];
-  if (spec.batch == 0) GTEST_SKIP() << "batch 0: nothing to run (the golden test checks it)";
-  auto host = [](const io::HostArray& a) {
-    HostTensor t(DType::f32, a.shape);
-    t.assign(HostTensor::values_of(a.view()));
-    return t;
-  };
-  const HostTensor x = host(f.input);
-  HostWeights w;
-  w.depthwise = host(f.depthwise);
-  w.pointwise = host(f.pointwise);
-  if (spec.config.use_bias) w.bias = host(f.bias);
-  HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, DType::f32);
-  const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
-  const std::string problems = run_forward(spec, x, w, y, run);
-  EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << run.plan.describe() << problems;
-  // Within the bound of Keras's output too: two values within e of the truth are within 2e of
-  // each other; compare against the reference with Keras's values in place of the truth.
-  HostTensor keras = host(f.output);
-  const auto ref = reference::forward_detail(spec.config, x.view(), w.view());
-  const auto report = accuracy::compare(spec.config, spec.channels, DType::f32, MathMode::exact, ref,
-                                        keras.view());
-  EXPECT_TRUE(report.ok()) << "Keras itself: " << report.summary();
+  const LayerConfig config = f.config.layer;
+  const bool last = config.data_format == DataFormat::channels_last;
+  if (f.input.shape[0] == 0) GTEST_SKIP() << "batch 0: nothing to run (the golden test checks it)";
+  for (const Precision precision : {Precision{DType::f32}, Precision{DType::f16},
+                                    Precision{DType::bf16}, Precision{DType::bf16, MathMode::exact, true}}) {
+    CaseSpec spec;
+    spec.config = config;
+    spec.dtype = precision.dtype;
+    spec.float32_intermediate = precision.float32_intermediate;
+    spec.channels = f.in_channels();
+    spec.batch = f.input.shape[0];
+    spec.length = f.input.shape[last ? 1 : 2];
+    auto host = [&](const io::HostArray& a) {
+      HostTensor t(spec.dtype, a.shape);
+      t.assign(HostTensor::values_of(a.view()));  // rounded to the dtype
+      return t;
+    };
+    const HostTensor x = host(f.input);
+    HostWeights w;
+    w.depthwise = host(f.depthwise);
+    w.pointwise = host(f.pointwise);
+    if (config.use_bias) w.bias = host(f.bias);
+    HostTensor y = poisoned_output(config, spec.batch, spec.length, spec.dtype);
+    const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
+    const std::string problems = run_forward(spec, x, w, y, run);
+    EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << run.plan.describe() << problems;
+    if (spec.dtype != DType::f32) continue;
+    // Keras's output is within the bound too: two values within e of the truth are within 2e of
+    // each other.
+    const io::HostArray& keras = f.output;
+    const auto ref = reference::forward_detail(config, x.view(), w.view());
+    const auto report = accuracy::compare(config, spec.channels, DType::f32, MathMode::exact, ref,
+                                          keras.view());
+    EXPECT_TRUE(report.ok()) << "Keras itself: " << report.summary();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Keras, ForwardEmulatorGolden,

@@ -49,23 +49,18 @@ LayerConfig make_config(std::int64_t filters, std::int64_t kernel, Padding paddi
 }
 
 const std::vector<Precision>& all_precisions() {
-  static const std::vector<Precision> all{{DType::f32, MathMode::exact},
-                                          {DType::f32, MathMode::tf32},
-                                          {DType::f16, MathMode::exact},
-                                          {DType::bf16, MathMode::exact}};
+  static const std::vector<Precision> all{
+      {DType::f32, MathMode::exact, false}, {DType::f32, MathMode::tf32, false},
+      {DType::f16, MathMode::exact, false}, {DType::bf16, MathMode::exact, false},
+      {DType::f16, MathMode::exact, true},  {DType::bf16, MathMode::tf32, true}};
   return all;
 }
 
 std::string precision_name(const Precision& p) {
-  switch (p.dtype) {
-    case DType::f32:
-      return p.math == MathMode::tf32 ? "tf32" : "f32";
-    case DType::f16:
-      return "f16";
-    case DType::bf16:
-      return "bf16";
-  }
-  return "?";
+  std::string name = p.dtype == DType::f32 ? "f32" : p.dtype == DType::f16 ? "f16" : "bf16";
+  if (p.dtype != DType::f32 && p.float32_intermediate) name += "_f32mid";
+  if (p.math == MathMode::tf32) name = p.dtype == DType::f32 ? "tf32" : name + "_tf32";
+  return name;
 }
 
 std::string ParityCase::describe() const {
@@ -224,6 +219,13 @@ std::vector<ParityCase> path_cases() {
   all.back().workspace_steps = 100;
   all.push_back(make_case("ragged_cl_bf16_selu", make_config(7, 4, Padding::valid, cl, A::selu, 3),
                           2, 90, 13, bf16));
+  // A float32 intermediate: float32 D and GEMM, then a pass rounding to the layer's dtype.
+  all.push_back(make_case("f32mid_cl_bf16_tf32_relu_bias",
+                          make_config(12, 5, Padding::same, cl, A::relu), 2, 150, 16,
+                          {DType::bf16, MathMode::tf32, true}));
+  all.push_back(make_case("f32mid_cf_f16_softmax_time",
+                          make_config(6, 3, Padding::causal, cf, A::softmax), 2, 120, 8,
+                          {DType::f16, MathMode::exact, true}));
   return all;
 }
 
@@ -436,8 +438,7 @@ std::string check_output_bytes(const ParityCase& c, const Produced& p) {
 
 std::string check_window(const ParityCase& c, const Produced& p, const reference::Window& w) {
   const auto ref = reference::forward_detail(c.config, p.x.view(), p.w.view(), w);
-  const auto report =
-      accuracy::compare(c.config, c.channels, c.precision.dtype, c.precision.math, ref, p.y.view());
+  const auto report = accuracy::compare(c.config, c.channels, c.precision, ref, p.y.view());
   const std::int64_t expected = ref.window.batch_count * ref.window.time_count * c.config.filters;
   if (report.ok() && report.checked == expected) return "";
   return detail::str("  window b[", ref.window.batch_begin, ", +", ref.window.batch_count, ") t[",

@@ -2,6 +2,7 @@
 // replay, two threads on two streams, calls processed in chunks, and the API's errors.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <random>
 #include <thread>
 
@@ -41,6 +42,21 @@ struct Fixture {
     std::mt19937_64 rng(seed);
     return random_weights(c, channels, dtype, rng);
   }
+  // Forward of x on a fresh stream with the context's workspace; y is poisoned first and
+  // compared with the reference.
+  void expect_forward_matches(const HostTensor& x, std::array<std::int64_t, 3> y_slack = {}) {
+    const bool last = config.data_format == DataFormat::channels_last;
+    const std::int64_t batch = x.shape()[0];
+    const std::int64_t length = x.shape()[last ? 1 : 2];
+    HostTensor y = poisoned_output(config, batch, length, x.view().dtype, y_slack);
+    context.reserve(layer, batch, length);
+    DeviceMirror dx(x), dy(y);
+    Stream stream;
+    layer.forward(dx.view(), dy.view(), stream.get());
+    stream.sync();
+    dy.download(y);
+    expect_matches(x, y);
+  }
   // The reference check of a downloaded output.
   void expect_matches(const HostTensor& x, const HostTensor& y) const {
     const auto ref = reference::forward_detail(config, x.view(), weights.view());
@@ -54,15 +70,7 @@ TEST(LayerGpu, ForwardMatchesTheReferenceInBothFormats) {
   for (auto format : {DataFormat::channels_last, DataFormat::channels_first}) {
     Fixture f(layer_config(format));
     std::mt19937_64 rng(2);
-    const HostTensor x = random_input(f.config, 3, 100, f.channels, DType::f32, rng);
-    HostTensor y = poisoned_output(f.config, 3, 100, DType::f32);
-    f.context.reserve(f.layer, 3, 100);
-    DeviceMirror dx(x), dy(y);
-    Stream stream;
-    f.layer.forward(dx.view(), dy.view(), stream.get());
-    stream.sync();
-    dy.download(y);
-    f.expect_matches(x, y);
+    f.expect_forward_matches(random_input(f.config, 3, 100, f.channels, DType::f32, rng));
   }
 }
 
@@ -149,15 +157,8 @@ TEST(LayerGpu, CallsLargerThanTheWorkspaceRunInChunks) {
 TEST(LayerGpu, StridedOutputViewUsesTheBatchedGemm) {
   Fixture f(layer_config(DataFormat::channels_last, Activation::relu));
   std::mt19937_64 rng(5);
-  const HostTensor x = random_input(f.config, 3, 50, f.channels, DType::f32, rng, {1, 3, 4});
-  HostTensor y = poisoned_output(f.config, 3, 50, DType::f32, {2, 5, 8});
-  f.context.reserve(f.layer, 3, 50);
-  DeviceMirror dx(x), dy(y);
-  Stream stream;
-  f.layer.forward(dx.view(), dy.view(), stream.get());
-  stream.sync();
-  dy.download(y);
-  f.expect_matches(x, y);
+  f.expect_forward_matches(random_input(f.config, 3, 50, f.channels, DType::f32, rng, {1, 3, 4}),
+                           {2, 5, 8});
 }
 
 TEST(LayerGpu, ErrorsBeforeAnyWork) {

@@ -67,8 +67,8 @@ INSTANTIATE_TEST_SUITE_P(Paths, ParityPaths, ::testing::ValuesIn(path_cases()), 
 
 // ---- random configurations ----------------------------------------------------------------------
 
-constexpr int kRandomShards = 40;
-constexpr int kCasesPerShard = 16;  // 640 configurations, 160 per precision
+constexpr int kRandomShards = 36;
+constexpr int kCasesPerShard = 18;  // 648 configurations, 108 per precision
 
 class ParityRandom : public ::testing::TestWithParam<int> {};
 TEST_P(ParityRandom, MatchesReference) { run_and_check(random_cases(GetParam(), kCasesPerShard)); }
