@@ -111,6 +111,9 @@ classify_gtest() {
       if [ "${passed:-0}" = 0 ] && [ "${skipped:-0}" != 0 ]; then
         STATUS=SKIPPED
         DETAIL=$(grep -m 1 -E '^[A-Za-z]+: (needs|SKIPPED)' "$log" || echo "$skipped tests skipped")
+      elif [ "${passed:-0}" = 0 ]; then
+        STATUS=FAIL
+        DETAIL="no test ran (does the filter match any?)"
       else
         STATUS=PASS
         DETAIL="${passed:-0} tests passed${skipped:+, $skipped skipped}"
