@@ -1,5 +1,6 @@
 #include "golden/golden_data.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,7 +14,11 @@ std::string Case::framework_label() const {
   return framework + " " + framework_version + " (" + backend + ")";
 }
 
-std::string directory() { return SEPCONV_GOLDEN_DIR; }
+std::string directory() {
+  const char* from_environment = std::getenv("SEPCONV_GOLDEN_DIR");
+  if (from_environment != nullptr && *from_environment != '\0') return from_environment;
+  return SEPCONV_GOLDEN_DIR;
+}
 
 std::vector<Case> load_manifest() {
   const std::string path = directory() + "/manifest.json";

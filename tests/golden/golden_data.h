@@ -32,7 +32,10 @@ struct Case {
   [[nodiscard]] std::string framework_label() const;
 };
 
-/// The golden folder (SEPCONV_GOLDEN_DIR, set by CMake).
+/// The golden folder: the SEPCONV_GOLDEN_DIR environment variable when set (binaries run away from
+/// their build tree, e.g. the GPU bundle), else the SEPCONV_GOLDEN_DIR CMake cache value compiled in
+/// (by default the absolute path of tests/data/golden; a relative value is taken from the working
+/// directory).
 [[nodiscard]] std::string directory();
 
 /// The cases of `directory()/manifest.json`. Throws std::runtime_error when it is missing or

@@ -23,9 +23,12 @@ inline constexpr int kSkipExitCode = 77;
 class DeviceMirror {
  public:
   explicit DeviceMirror(const HostTensor& host) : buffer_(host.bytes().size()) { upload(host); }
+  /// Synchronous: a copy from pageable memory may return before its DMA lands, and forwards on a
+  /// non-blocking stream do not wait for the legacy stream, so the device is synchronised.
   void upload(const HostTensor& host) {
     SEPCONV_CUDA_TRY(cudaMemcpy(buffer_.data(), host.bytes().data(), host.bytes().size(),
                                 cudaMemcpyHostToDevice));
+    SEPCONV_CUDA_TRY(cudaDeviceSynchronize());
     const ConstTensorView v = host.view();
     view_ = {static_cast<unsigned char*>(buffer_.data()) +
                  (static_cast<const unsigned char*>(v.data) - host.bytes().data()),
@@ -57,7 +60,14 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
-/// main() of a GPU test binary: one clear message and kSkipExitCode without a device.
+/// Prints what tools/device_check.sh records, one "key: value" line each: sepconv's version, the
+/// CUDA runtime and driver versions, cuBLASLt's version (the library loaded, and the headers built
+/// against), "devices: N" and one line per device. Works without a device.
+void print_versions();
+
+/// main() of a GPU test binary: with --sepconv-versions, print_versions() and exit 0; with
+/// --gtest_list_tests, the list (no device needed); else one clear message and kSkipExitCode
+/// without a device, or every test.
 int run_gpu_tests(int argc, char** argv, const char* suite);
 
 }  // namespace sepconv::test

@@ -34,6 +34,19 @@ HostTensor::HostTensor(DType dtype, std::vector<std::int64_t> shape,
   view_.data = bytes_.data() + offset * static_cast<std::int64_t>(size);
 }
 
+HostTensor::HostTensor(const HostTensor& other)
+    : shape_(other.shape_), bytes_(other.bytes_), view_(other.view_) {
+  if (!other.bytes_.empty()) {
+    view_.data = bytes_.data() + (static_cast<const unsigned char*>(other.view_.data) -
+                                  other.bytes_.data());
+  }
+}
+
+HostTensor& HostTensor::operator=(const HostTensor& other) {
+  if (this != &other) *this = HostTensor(other);
+  return *this;
+}
+
 std::vector<double> HostTensor::values_of(const ConstTensorView& view) {
   std::vector<double> out;
   out.reserve(static_cast<std::size_t>(view.numel()));

@@ -21,6 +21,11 @@ class HostTensor {
  public:
   HostTensor() = default;
   HostTensor(DType dtype, std::vector<std::int64_t> shape, std::array<std::int64_t, 3> slack = {});
+  /// A copy views its own bytes (at the same offset), not the original's.
+  HostTensor(const HostTensor& other);
+  HostTensor& operator=(const HostTensor& other);
+  HostTensor(HostTensor&&) noexcept = default;  // the buffer moves with its view
+  HostTensor& operator=(HostTensor&&) noexcept = default;
 
   [[nodiscard]] TensorView view() { return view_; }
   [[nodiscard]] ConstTensorView view() const { return view_; }
