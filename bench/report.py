@@ -199,6 +199,9 @@ def render(sepconv, torch_data):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dir", help="the folder holding sepconv.json (and torch.json)")
+    p.add_argument("--no-copies", action="store_true",
+                   help="write report.md only, not the dated copies under DIR/results/ (the GPU "
+                        "check keeps its files few; make the copies after fetching them)")
     args = p.parse_args(argv)
     try:
         sepconv = load(os.path.join(args.dir, "sepconv.json"))
@@ -218,6 +221,9 @@ def main(argv):
 
     with open(os.path.join(args.dir, "report.md"), "w") as f:
         f.write(text + "\n")
+    if args.no_copies:
+        print(text)
+        return 0
     stem = "%s_%s_%s" % ((sepconv.get("date") or "unknown")[:10],
                          slug((sepconv.get("card") or {}).get("name", "unknown")),
                          (sepconv.get("commit") or "unknown")[:8])

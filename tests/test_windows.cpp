@@ -10,8 +10,8 @@ namespace {
 
 // A workspace model: D bytes proportional to the window plus a fixed GEMM workspace.
 WorkspaceNeed linear(std::size_t per_element, std::size_t fixed) {
-  return [=](std::int64_t b, std::int64_t t) {
-    return fixed + per_element * static_cast<std::size_t>(b * t);
+  return [=](const LaunchWindow& w) {
+    return fixed + per_element * static_cast<std::size_t>(w.batch_count * w.time_count);
   };
 }
 
@@ -74,12 +74,32 @@ TEST(Windows, NonMonotoneNeedIsCheckedPerWindow) {
   // The remainder window of one whole sample gets a GEMM algorithm that needs more workspace
   // than the full windows: batch chunks of 2, 2, 1 fail on it, and the split falls back to
   // shorter windows, each checked.
-  auto need = [](std::int64_t b, std::int64_t t) -> std::size_t {
+  auto need = [](const LaunchWindow& w) -> std::size_t {
+    const std::int64_t b = w.batch_count;
+    const std::int64_t t = w.time_count;
     return static_cast<std::size_t>(b * t) * 8 + (b == 1 && t == 10 ? 5000 : 1000);
   };
   const auto w = split_into_windows(5, 10, true, 1000 + 2 * 10 * 8 + 100, need);
-  for (const auto& x : w) EXPECT_LE(need(x.batch_count, x.time_count), 1000u + 2 * 10 * 8 + 100);
+  for (const auto& x : w) EXPECT_LE(need(x), 1000u + 2 * 10 * 8 + 100);
   expect_cover(w, 5, 10);
+}
+
+TEST(Windows, OffsetsCount) {
+  // A window at an odd batch offset (a less aligned output) needs more. Three batches fit at
+  // offset 0, but the second window of three would start at batch 3: the split must see that and
+  // take two at a time (offsets 0, 2, 4).
+  auto need = [](const LaunchWindow& w) -> std::size_t {
+    return static_cast<std::size_t>(w.batch_count * w.time_count) * 8 +
+           (w.batch_begin % 2 == 1 ? 3000 : 1000);
+  };
+  const std::size_t available = 1000 + 3 * 10 * 8;
+  const auto w = split_into_windows(6, 10, true, available, need);
+  ASSERT_EQ(w.size(), 3u);
+  for (const auto& x : w) {
+    EXPECT_EQ(x.batch_count, 2);
+    EXPECT_LE(need(x), available);
+  }
+  expect_cover(w, 6, 10);
 }
 
 TEST(Windows, EmptyBatchHasNoWindows) {

@@ -275,7 +275,7 @@ bench_stage() {
   fi
   if [ -f bench/report.py ] && command -v python3 >/dev/null; then
     echo "== python3 bench/report.py" >>"$log"
-    timeout -k 5 "$(( end - $(now) > 5 ? end - $(now) : 5 ))" python3 bench/report.py "$out/bench" >>"$log" 2>&1
+    timeout -k 5 "$(( end - $(now) > 5 ? end - $(now) : 5 ))" python3 bench/report.py --no-copies "$out/bench" >>"$log" 2>&1
     rc=$?
     [ "$rc" = 0 ] && DETAIL="$DETAIL; report ok" || { STATUS=FAIL; DETAIL="$DETAIL; report.py exit status $rc"; }
   fi

@@ -265,9 +265,7 @@ struct SeparableConv1D::Impl {
                                    config.data_format == DataFormat::channels_first);
     return detail::split_into_windows(
         x.shape[0], lout, time_splittable, available,
-        [&](std::int64_t batches, std::int64_t steps) {
-          return plan(request(x, y, {0, batches, 0, steps}))->workspace_bytes();
-        });
+        [&](const detail::LaunchWindow& w) { return plan(request(x, y, w))->workspace_bytes(); });
   }
 };
 
@@ -331,9 +329,24 @@ HostCopy host_copy(const ConstTensorView& v) {
   return h;
 }
 
-void upload(const DeviceBuffer& dst, const std::vector<unsigned char>& src) {
-  SEPCONV_CUDA_TRY(cudaMemcpy(dst.data(), src.data(), src.size(), cudaMemcpyHostToDevice));
+// Copies to the device on `stream` (the caller synchronises it: a cudaMemcpy from pageable
+// memory may return before the copy has landed).
+void upload(const DeviceBuffer& dst, const std::vector<unsigned char>& src, cudaStream_t stream) {
+  SEPCONV_CUDA_TRY(cudaMemcpyAsync(dst.data(), src.data(), src.size(), cudaMemcpyHostToDevice, stream));
 }
+
+// A private stream for set_weights, destroyed with the scope.
+class ScopedStream {
+ public:
+  ScopedStream() { SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~ScopedStream() { static_cast<void>(cudaStreamDestroy(stream_)); }
+  ScopedStream(const ScopedStream&) = delete;
+  ScopedStream& operator=(const ScopedStream&) = delete;
+  [[nodiscard]] cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
 
 }  // namespace
 
@@ -344,19 +357,26 @@ void SeparableConv1D::set_weights(const Weights& weights) {
   const HostCopy dw = host_copy(weights.depthwise);
   const HostCopy pw = host_copy(weights.pointwise);
   const HostCopy bias = host_copy(weights.bias);
-  upload(m.depthwise, detail::pack_depthwise(m.config, m.in_channels, dw.view));
   const DType gemm = m.gemm_dtype();
-  upload(m.pointwise, detail::pack_pointwise(m.config, m.in_channels, pw.view, bias.view,
-                                             m.bias_mode, gemm));
+  // Packed on the host, copied on a private stream, and waited for: set_weights returns with the
+  // weights on the device, whatever stream the next forward uses.
+  const auto packed_dw = detail::pack_depthwise(m.config, m.in_channels, dw.view);
+  const auto packed_pw =
+      detail::pack_pointwise(m.config, m.in_channels, pw.view, bias.view, m.bias_mode, gemm);
+  std::vector<unsigned char> packed_bias;
   if (m.config.use_bias) {
     const auto e = static_cast<std::int64_t>(dtype_size(gemm));
-    std::vector<unsigned char> b(static_cast<std::size_t>(m.config.filters * e));
+    packed_bias.resize(static_cast<std::size_t>(m.config.filters * e));
     for (std::int64_t f = 0; f < m.config.filters; ++f) {
-      detail::store_element(b.data(), gemm, f,
+      detail::store_element(packed_bias.data(), gemm, f,
                             detail::load_element(bias.view.data, bias.view.dtype, bias.view.offset(f)));
     }
-    upload(m.bias, b);
   }
+  const ScopedStream stream;
+  upload(m.depthwise, packed_dw, stream.get());
+  upload(m.pointwise, packed_pw, stream.get());
+  if (m.config.use_bias) upload(m.bias, packed_bias, stream.get());
+  SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream.get()));
   m.weights_set = true;
 }
 
@@ -368,6 +388,14 @@ std::size_t SeparableConv1D::workspace_size(std::int64_t batch, std::int64_t len
   const auto s = m.contiguous(batch, length);
   const std::int64_t lout = output_length(m.config, length);
   return m.plan(m.request(s.x, s.y, {0, batch, 0, lout}))->workspace_bytes();
+}
+
+std::size_t SeparableConv1D::workspace_size(ConstTensorView x, TensorView y) const {
+  const Impl& m = *impl_;
+  const ProblemShape shape = validate_forward(m.config, m.precision.dtype, x, m.weight_views(), y);
+  if (shape.batch == 0) return 0;
+  DeviceGuard guard(m.context->device());
+  return m.plan(m.request(x, y, {0, shape.batch, 0, shape.geometry.out_length}))->workspace_bytes();
 }
 
 std::string SeparableConv1D::describe(std::int64_t batch, std::int64_t length) const {

@@ -117,7 +117,9 @@ struct Checker {
   double err2 = 0;
   double ref2 = 0;
 
-  void check(double got, double ref, double lo, double hi, const std::string& where) {
+  // `where` describes the element; it is only called for a failure.
+  template <class Where>
+  void check(double got, double ref, double lo, double hi, const Where& where) {
     ++report.checked;
     if (std::isnan(got)) {
       ++report.nan_count;
@@ -135,9 +137,10 @@ struct Checker {
     if (!(got >= lo && got <= hi)) failure(ratio, got, lo, hi, where);
   }
 
-  void failure(double ratio, double got, double lo, double hi, const std::string& where) {
+  template <class Where>
+  void failure(double ratio, double got, double lo, double hi, const Where& where) {
     if (++report.failures <= 5) {
-      report.first_failures += detail::str("  ", where, ": got ", got, ", allowed [", lo, ", ",
+      report.first_failures += detail::str("  ", where(), ": got ", got, ", allowed [", lo, ", ",
                                            hi, "] (|err|/allowed ", ratio, ")\n");
     }
   }
@@ -189,8 +192,10 @@ Report compare(const LayerConfig& config, std::int64_t in_channels, const Precis
       const std::int64_t gt = w.time_begin + t;
       const double got = detail::load_element(
           y.data, y.dtype, last ? y.offset(gb, gt, f) : y.offset(gb, f, gt));
-      const std::string where = detail::str("(b=", gb, ", t=", gt, ", f=", f, ") z_ref=", z,
-                                            " S=", ref.magnitude[k], " e=", e);
+      auto where = [&] {
+        return detail::str("(b=", gb, ", t=", gt, ", f=", f, ") z_ref=", z, " S=",
+                           ref.magnitude[k], " e=", e);
+      };
       double lo = 0;
       double hi = 0;
       if (config.activation == Activation::softmax) {

@@ -20,7 +20,7 @@ std::vector<LaunchWindow> tile(std::int64_t batch, std::int64_t steps, std::int6
 bool all_fit(const std::vector<LaunchWindow>& windows, std::size_t available,
              const WorkspaceNeed& need) {
   for (const auto& w : windows) {
-    if (need(w.batch_count, w.time_count) > available) return false;
+    if (need(w) > available) return false;
   }
   return true;
 }
@@ -46,9 +46,14 @@ std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t ou
                                              bool time_splittable, std::size_t available,
                                              const WorkspaceNeed& need) {
   if (batch == 0) return {};
-  if (need(batch, out_length) <= available) return {{0, batch, 0, out_length}};
-  if (need(1, out_length) <= available) {
-    std::int64_t per = largest(batch, [&](std::int64_t n) { return need(n, out_length) <= available; });
+  // Windows at offset 0 size the search; every actual window is checked at its own offsets.
+  auto need_of = [&](std::int64_t batches, std::int64_t steps) {
+    return need(LaunchWindow{0, batches, 0, steps});
+  };
+  if (need_of(batch, out_length) <= available) return {{0, batch, 0, out_length}};
+  if (need_of(1, out_length) <= available) {
+    std::int64_t per =
+        largest(batch, [&](std::int64_t n) { return need_of(n, out_length) <= available; });
     for (; per >= 1; --per) {  // a smaller remainder window may need more (another algorithm)
       auto windows = tile(batch, out_length, per, out_length);
       if (all_fit(windows, available, need)) return windows;
@@ -56,18 +61,19 @@ std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t ou
   }
   if (!time_splittable) {
     fail("workspace", str(available, " bytes"),
-         str("at least ", need(1, out_length),
+         str("at least ", need_of(1, out_length),
              " bytes: softmax/log_softmax along time needs one whole sample per window"));
   }
-  if (need(1, 1) > available) {
-    fail("workspace", str(available, " bytes"), str("at least ", need(1, 1), " bytes"));
+  if (need_of(1, 1) > available) {
+    fail("workspace", str(available, " bytes"), str("at least ", need_of(1, 1), " bytes"));
   }
-  std::int64_t per = largest(out_length, [&](std::int64_t n) { return need(1, n) <= available; });
+  std::int64_t per =
+      largest(out_length, [&](std::int64_t n) { return need_of(1, n) <= available; });
   for (; per >= 1; --per) {
     auto windows = tile(batch, out_length, 1, per);
     if (all_fit(windows, available, need)) return windows;
   }
-  fail("workspace", str(available, " bytes"), str("at least ", need(1, 1), " bytes"));
+  fail("workspace", str(available, " bytes"), str("at least ", need_of(1, 1), " bytes"));
 }
 
 }  // namespace sepconv::detail

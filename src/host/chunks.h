@@ -12,15 +12,16 @@
 
 namespace sepconv::detail {
 
-/// Workspace bytes a window of `batches` x `steps` needs.
-using WorkspaceNeed = std::function<std::size_t(std::int64_t batches, std::int64_t steps)>;
+/// Workspace bytes a window needs. Its offsets matter too: they set the alignment of the output
+/// pointer the GEMM's algorithm is chosen for, and so that algorithm's workspace.
+using WorkspaceNeed = std::function<std::size_t(const LaunchWindow& window)>;
 
 /// The windows covering `batch` x `out_length` outputs, each needing at most `available` bytes:
 /// one window when everything fits; else as many batches per window as fit; else one batch per
 /// window and as many steps as fit (only when `time_splittable`). Throws InvalidArgument
 /// ("workspace") naming the bytes needed when not even one step (or one whole sample, when time
-/// cannot be split) fits. `need` may be non-monotone (cuBLASLt's algorithm differs per shape):
-/// every window returned is checked with it.
+/// cannot be split) fits. `need` may be non-monotone (cuBLASLt's algorithm differs per shape
+/// and alignment): every window returned is checked with it, at its own offsets.
 std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t out_length,
                                              bool time_splittable, std::size_t available,
                                              const WorkspaceNeed& need);
