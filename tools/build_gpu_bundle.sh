@@ -38,7 +38,10 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
   -DCMAKE_CUDA_FLAGS="-Xcompiler=-ffile-prefix-map=$root/=" >/dev/null
 
 targets=(test_parity test_layer_gpu)
-if cmake --build "$build" --target help | grep -qw sepconv_bench; then
+# (The target list is read whole first: grep -q would stop reading early and, under pipefail,
+# the writer's SIGPIPE would fail the test.)
+available_targets=$(cmake --build "$build" --target help)
+if grep -qw sepconv_bench <<<"$available_targets"; then
   targets+=(sepconv_bench)
 else
   echo "(no sepconv_bench target in this tree: the bundle has no benchmark)"
