@@ -39,33 +39,11 @@ constexpr int kDevice = 0;
 constexpr std::size_t kGemmWorkspace = std::size_t{32} << 20;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// ---- owned CUDA objects: unique_ptr with the matching destroy call ------------------------------
-
-struct CudaDeleter {
-  void operator()(cudaEvent_t e) const noexcept { static_cast<void>(cudaEventDestroy(e)); }
-  void operator()(cudaStream_t s) const noexcept { static_cast<void>(cudaStreamDestroy(s)); }
-  void operator()(cublasLtHandle_t h) const noexcept { static_cast<void>(cublasLtDestroy(h)); }
-};
-template <class Handle>
-using Owned = std::unique_ptr<std::remove_pointer_t<Handle>, CudaDeleter>;
-
-Owned<cudaEvent_t> make_event() {
-  cudaEvent_t event = nullptr;
-  SEPCONV_CUDA_TRY(cudaEventCreate(&event));
-  return Owned<cudaEvent_t>(event);
-}
-
-Owned<cudaStream_t> make_stream() {
-  cudaStream_t stream = nullptr;
-  SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  return Owned<cudaStream_t>(stream);
-}
-
-Owned<cublasLtHandle_t> make_lt_handle() {
-  cublasLtHandle_t handle = nullptr;
-  SEPCONV_CUBLAS_TRY(cublasLtCreate(&handle));
-  return Owned<cublasLtHandle_t>(handle);
-}
+// Owned CUDA objects: detail::Owned, make_stream, make_event, make_lt_handle (cuda/device.h).
+using detail::make_event;
+using detail::make_lt_handle;
+using detail::make_stream;
+using detail::Owned;
 
 // ---- timing -------------------------------------------------------------------------------------
 

@@ -74,18 +74,12 @@ RunInfo run_on_gpu(const LayerConfig& config, const Precision& precision, ConstT
   context.reserve(layer, batch, length);
   const DeviceCopy dx = to_device(x);
   DeviceCopy dy = to_device(y);
-  cudaStream_t stream = nullptr;
-  SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  std::unique_ptr<CUstream_st, void (*)(cudaStream_t)> owned(
-      stream, [](cudaStream_t s) { static_cast<void>(cudaStreamDestroy(s)); });
-  cudaEvent_t start = nullptr;
-  cudaEvent_t stop = nullptr;
-  SEPCONV_CUDA_TRY(cudaEventCreate(&start));
-  std::unique_ptr<CUevent_st, void (*)(cudaEvent_t)> owned_start(
-      start, [](cudaEvent_t e) { static_cast<void>(cudaEventDestroy(e)); });
-  SEPCONV_CUDA_TRY(cudaEventCreate(&stop));
-  std::unique_ptr<CUevent_st, void (*)(cudaEvent_t)> owned_stop(
-      stop, [](cudaEvent_t e) { static_cast<void>(cudaEventDestroy(e)); });
+  const auto owned_stream = detail::make_stream();
+  const auto owned_start = detail::make_event();
+  const auto owned_stop = detail::make_event();
+  cudaStream_t stream = owned_stream.get();
+  cudaEvent_t start = owned_start.get();
+  cudaEvent_t stop = owned_stop.get();
 
   layer.forward(dx.view, dy.view, stream);  // warm-up (module load, plan)
   std::vector<float> times;

@@ -41,6 +41,24 @@ void DeviceBuffer::release() noexcept {
   bytes_ = 0;
 }
 
+Owned<cudaStream_t> make_stream() {
+  cudaStream_t stream = nullptr;
+  SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return Owned<cudaStream_t>(stream);
+}
+
+Owned<cudaEvent_t> make_event() {
+  cudaEvent_t event = nullptr;
+  SEPCONV_CUDA_TRY(cudaEventCreate(&event));
+  return Owned<cudaEvent_t>(event);
+}
+
+Owned<cublasLtHandle_t> make_lt_handle() {
+  cublasLtHandle_t handle = nullptr;
+  SEPCONV_CUBLAS_TRY(cublasLtCreate(&handle));
+  return Owned<cublasLtHandle_t>(handle);
+}
+
 DeviceLimits read_device_limits(int device) {
   auto attribute = [device](cudaDeviceAttr a) {
     int v = 0;

@@ -57,7 +57,7 @@ struct Context::Impl {
   ContextOptions options;
   detail::DeviceLimits limits;
   std::string name;
-  cublasLtHandle_t handle = nullptr;
+  detail::Owned<cublasLtHandle_t> handle;
   DeviceBuffer workspace;
 
   // Bounded LRU cache of plans; most recently used at the front.
@@ -75,7 +75,7 @@ struct Context::Impl {
     }
     detail::Plan p = detail::make_plan(request, limits);
     auto bound = std::make_shared<BoundPlan>(BoundPlan{p, detail::LtMatmul(p.gemm)});
-    bound->matmul.choose_algorithm(handle, options.max_gemm_workspace);
+    bound->matmul.choose_algorithm(handle.get(), options.max_gemm_workspace);
     bound->matmul.set_bias_pointer(bias);
     plans.emplace_front(key, bound);
     index[key] = plans.begin();
@@ -116,12 +116,10 @@ Context::Context(int device, const ContextOptions& options) : impl_(std::make_un
   SEPCONV_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
   impl_->name = str(prop.name, " (sm_", prop.major, prop.minor, ", ", impl_->limits.multiprocessors,
                     " SMs, ", prop.totalGlobalMem >> 20, " MiB)");
-  SEPCONV_CUBLAS_TRY(cublasLtCreate(&impl_->handle));
+  impl_->handle = detail::make_lt_handle();
 }
 
-Context::~Context() {
-  if (impl_ && impl_->handle != nullptr) static_cast<void>(cublasLtDestroy(impl_->handle));
-}
+Context::~Context() = default;
 
 Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
@@ -335,19 +333,6 @@ void upload(const DeviceBuffer& dst, const std::vector<unsigned char>& src, cuda
   SEPCONV_CUDA_TRY(cudaMemcpyAsync(dst.data(), src.data(), src.size(), cudaMemcpyHostToDevice, stream));
 }
 
-// A private stream for set_weights, destroyed with the scope.
-class ScopedStream {
- public:
-  ScopedStream() { SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  ~ScopedStream() { static_cast<void>(cudaStreamDestroy(stream_)); }
-  ScopedStream(const ScopedStream&) = delete;
-  ScopedStream& operator=(const ScopedStream&) = delete;
-  [[nodiscard]] cudaStream_t get() const { return stream_; }
-
- private:
-  cudaStream_t stream_ = nullptr;
-};
-
 }  // namespace
 
 void SeparableConv1D::set_weights(const Weights& weights) {
@@ -372,7 +357,7 @@ void SeparableConv1D::set_weights(const Weights& weights) {
                             detail::load_element(bias.view.data, bias.view.dtype, bias.view.offset(f)));
     }
   }
-  const ScopedStream stream;
+  const auto stream = detail::make_stream();
   upload(m.depthwise, packed_dw, stream.get());
   upload(m.pointwise, packed_pw, stream.get());
   if (m.config.use_bias) upload(m.bias, packed_bias, stream.get());
@@ -443,7 +428,7 @@ void SeparableConv1D::forward(ConstTensorView x, TensorView y, void* workspace,
   }
   DeviceGuard guard(m.context->device());
   const auto windows = m.windows(x, y, workspace == nullptr ? 0 : workspace_bytes);
-  const cublasLtHandle_t handle = m.context->impl().handle;
+  const cublasLtHandle_t handle = m.context->impl().handle.get();
   for (const auto& w : windows) {
     const auto bound = m.plan(m.request(x, y, w));
     detail::run_window(*bound, w.batch_begin, w.time_begin, x, y, m.device_weights(), workspace,

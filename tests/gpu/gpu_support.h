@@ -49,21 +49,50 @@ class DeviceMirror {
 /// An owned CUDA stream.
 class Stream {
  public:
-  Stream() { SEPCONV_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  ~Stream() { static_cast<void>(cudaStreamDestroy(stream_)); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  [[nodiscard]] cudaStream_t get() const { return stream_; }
-  void sync() const { SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream_)); }
+  [[nodiscard]] cudaStream_t get() const { return stream_.get(); }
+  void sync() const { SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream_.get())); }
 
  private:
-  cudaStream_t stream_ = nullptr;
+  detail::Owned<cudaStream_t> stream_ = detail::make_stream();
 };
-
 /// Prints what tools/device_check.sh records, one "key: value" line each: sepconv's version, the
 /// CUDA runtime and driver versions, cuBLASLt's version (the library loaded, and the headers built
 /// against), "devices: N" and one line per device. Works without a device.
 void print_versions();
+
+/// Work captured from a stream into a CUDA graph and instantiated (owned).
+struct CapturedGraph {
+  detail::Owned<cudaGraph_t> graph;
+  detail::Owned<cudaGraphExec_t> exec;
+
+  /// Captures what `enqueue()` puts on `stream` (thread-local capture mode); the capture is ended
+  /// even when enqueue throws.
+  template <class Enqueue>
+  static CapturedGraph capture(cudaStream_t stream, Enqueue&& enqueue) {
+    CapturedGraph g;
+    cudaGraph_t graph = nullptr;
+    SEPCONV_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      enqueue();
+    } catch (...) {
+      static_cast<void>(cudaStreamEndCapture(stream, &graph));
+      g.graph.reset(graph);
+      throw;
+    }
+    SEPCONV_CUDA_TRY(cudaStreamEndCapture(stream, &graph));
+    g.graph.reset(graph);
+    cudaGraphExec_t exec = nullptr;
+    SEPCONV_CUDA_TRY(cudaGraphInstantiate(&exec, graph, 0));
+    g.exec.reset(exec);
+    return g;
+  }
+  void launch(cudaStream_t stream) const { SEPCONV_CUDA_TRY(cudaGraphLaunch(exec.get(), stream)); }
+  [[nodiscard]] std::size_t nodes() const {
+    std::size_t n = 0;
+    SEPCONV_CUDA_TRY(cudaGraphGetNodes(graph.get(), nullptr, &n));
+    return n;
+  }
+};
 
 /// main() of a GPU test binary: with --sepconv-versions, print_versions() and exit 0; with
 /// --gtest_list_tests, the list (no device needed); else one clear message and kSkipExitCode

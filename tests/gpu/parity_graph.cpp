@@ -9,19 +9,6 @@
 namespace sepconv::test::parity {
 namespace {
 
-// Owned graph and executable graph.
-struct Graph {
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  Graph() = default;
-  Graph(const Graph&) = delete;
-  Graph& operator=(const Graph&) = delete;
-  ~Graph() {
-    if (exec != nullptr) static_cast<void>(cudaGraphExecDestroy(exec));
-    if (graph != nullptr) static_cast<void>(cudaGraphDestroy(graph));
-  }
-};
-
 class ParityGraph : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(ParityGraph, ReplaysMatchTheReferenceAndEagerForwardsBitwise) {
@@ -44,19 +31,11 @@ TEST_P(ParityGraph, ReplaysMatchTheReferenceAndEagerForwardsBitwise) {
   layer.forward(dx.view(), dy.view(), workspace.data(), workspace.bytes(), stream.get());
   stream.sync();
 
-  Graph g;
-  SEPCONV_CUDA_TRY(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
-  try {
+  const auto graph = CapturedGraph::capture(stream.get(), [&] {
     layer.forward(dx.view(), dy.view(), workspace.data(), workspace.bytes(), stream.get());
-  } catch (...) {
-    static_cast<void>(cudaStreamEndCapture(stream.get(), &g.graph));
-    throw;
-  }
-  SEPCONV_CUDA_TRY(cudaStreamEndCapture(stream.get(), &g.graph));
-  std::size_t nodes = 0;
-  SEPCONV_CUDA_TRY(cudaGraphGetNodes(g.graph, nullptr, &nodes));
+  });
+  const std::size_t nodes = graph.nodes();
   EXPECT_GE(nodes, 2u) << plan;
-  SEPCONV_CUDA_TRY(cudaGraphInstantiate(&g.exec, g.graph, 0));
   RecordProperty("graph_nodes", static_cast<int>(nodes));
 
   for (int replay = 0; replay < 3; ++replay) {
@@ -67,7 +46,7 @@ TEST_P(ParityGraph, ReplaysMatchTheReferenceAndEagerForwardsBitwise) {
     p.plan = plan;
     dx.upload(p.x);
     dy.upload(poisoned);
-    SEPCONV_CUDA_TRY(cudaGraphLaunch(g.exec, stream.get()));
+    graph.launch(stream.get());
     stream.sync();
     p.y = poisoned;
     dy.download(p.y);

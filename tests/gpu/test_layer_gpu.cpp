@@ -85,24 +85,18 @@ TEST(LayerGpu, CapturedGraphReplaysWithNewInputs) {
   f.layer.forward(dx.view(), dy.view(), stream.get());  // plans the shape before capture
   stream.sync();
 
-  cudaGraph_t graph = nullptr;
-  SEPCONV_CUDA_TRY(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
-  f.layer.forward(dx.view(), dy.view(), stream.get());
-  SEPCONV_CUDA_TRY(cudaStreamEndCapture(stream.get(), &graph));
-  cudaGraphExec_t exec = nullptr;
-  SEPCONV_CUDA_TRY(cudaGraphInstantiate(&exec, graph, 0));
+  const auto graph = CapturedGraph::capture(
+      stream.get(), [&] { f.layer.forward(dx.view(), dy.view(), stream.get()); });
   for (int replay = 0; replay < 3; ++replay) {
     x = random_input(f.config, 2, 64, f.channels, DType::f32, rng);  // new data, same buffers
     dx.upload(x);
     y.poison();
     dy.upload(y);
-    SEPCONV_CUDA_TRY(cudaGraphLaunch(exec, stream.get()));
+    graph.launch(stream.get());
     stream.sync();
     dy.download(y);
     f.expect_matches(x, y);
   }
-  SEPCONV_CUDA_TRY(cudaGraphExecDestroy(exec));
-  SEPCONV_CUDA_TRY(cudaGraphDestroy(graph));
 }
 
 TEST(LayerGpu, TwoThreadsOnTwoStreamsWithTheirOwnWorkspaces) {
