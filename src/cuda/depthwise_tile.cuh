@@ -22,6 +22,7 @@
 #include "cuda/common.cuh"
 #include "cuda/depthwise_fwd.h"
 #include "cuda/depthwise_traits.h"
+#include "cuda/launch.h"
 
 namespace sepconv::detail {
 
@@ -371,14 +372,30 @@ SEPCONV_HOST_DEVICE void depthwise_block(const DepthwiseArgs& a, std::int64_t bl
   }
 }
 
-/// One CTA of the grid: blocks cta, cta + grid, ... (grid-stride, so any problem fits the grid
-/// limits), with a barrier before the next block reuses shared memory.
-template <class Tr, class Exec>
-SEPCONV_HOST_DEVICE void depthwise_cta(const DepthwiseArgs& a, std::int64_t cta, Exec& ex) {
-  for (std::int64_t block = cta; block < a.plan.blocks; block += a.plan.grid) {
-    if (block != cta) ex.barrier();
-    depthwise_block<Tr>(a, block, ex);
+/// The kernel (cuda/launch.h) of one variant: CTA `cta` takes blocks cta, cta + grid, ...
+/// (grid-stride, so any problem fits the grid limits), with a barrier before the next block reuses
+/// shared memory. Two CTAs per SM (<= 128 registers a thread): while one waits at a barrier for
+/// its tile, the other computes, so the memory system stays busy.
+template <class Tr>
+struct DepthwiseKernel {
+  using State = typename Tr::State;
+  static constexpr int kMaxThreads = kDepthwiseThreads;
+  static constexpr int kMinBlocks = 2;
+  static constexpr const char* kName = "sepconv depthwise forward";
+  DepthwiseArgs args;
+
+  template <class Exec>
+  SEPCONV_HOST_DEVICE void operator()(std::int64_t cta, Exec& ex) const {
+    for (std::int64_t block = cta; block < args.plan.blocks; block += args.plan.grid) {
+      if (block != cta) ex.barrier();
+      depthwise_block<Tr>(args, block, ex);
+    }
   }
+};
+
+/// The launch a depthwise plan asks for.
+inline LaunchShape depthwise_launch_shape(const DepthwisePlan& p) {
+  return {p.grid, p.threads, static_cast<std::size_t>(p.shared_bytes), p.needs_optin};
 }
 
 }  // namespace sepconv::detail

@@ -7,6 +7,10 @@
 
 #include "host/plan.h"
 
+namespace sepconv::emulator {
+class CheckedMemory;
+}
+
 namespace sepconv::detail {
 
 /// Launches the passes `plan` asks for (none, elementwise, row, or elementwise then row) on
@@ -19,8 +23,10 @@ namespace sepconv::detail {
 void launch_epilogue(const EpiloguePlan& plan, void* y, void* source, const void* bias,
                      cudaStream_t stream);
 
-/// The same passes on host memory, running the kernels' per-element and per-row code
-/// (epilogue_rows.cuh) on the CPU: what the CPU tests execute. Same pointer conventions.
-void apply_epilogue_host(const EpiloguePlan& plan, void* y, void* source, const void* bias);
+/// The same launches on host memory: each kernel of epilogue_kernels.cuh run on the CPU, every
+/// CTA and thread, through `memory` (where the caller registered y's, the source's and the bias's
+/// buffers): what the CPU tests execute. Same pointer conventions; problems land in `memory`.
+void apply_epilogue_host(const EpiloguePlan& plan, void* y, void* source, const void* bias,
+                         emulator::CheckedMemory& memory);
 
 }  // namespace sepconv::detail

@@ -1,5 +1,6 @@
 #include "plan.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "checks.h"
@@ -86,6 +87,7 @@ Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
   plan.bias = choose_bias(request);
   plan_depthwise(request, limits, plan);
   plan_pointwise(request, plan);
+  plan.epilogue.max_blocks = std::min(plan.epilogue.max_blocks, limits.max_grid_x);
   return plan;
 }
 

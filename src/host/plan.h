@@ -170,6 +170,9 @@ struct EpiloguePlan {
   std::int64_t y_batch_stride = 0;
   std::int64_t y_row_stride = 0;  ///< channels_last: time stride; channels_first: filter stride
   // y's last axis (filters for channels_last, time for channels_first) has unit stride.
+  /// Most CTAs a pass launches (grid-stride loops cover the rest): 2^20 fill any current GPU
+  /// several times over; make_plan lowers it to the device's grid limit (tests lower that).
+  std::int64_t max_blocks = std::int64_t{1} << 20;
 };
 
 /// One launch: depthwise, GEMM, epilogue, and the workspace they need.

@@ -1,127 +1,11 @@
 #include "emulator.h"
 
-#include <cstring>
-#include <sstream>
 #include <stdexcept>
 
 #include "cuda/depthwise_dispatch.h"
+#include "emulator/host_exec.h"
 
 namespace sepconv::test {
-
-void CheckedMemory::add_global(std::string name, const void* data, std::size_t bytes,
-                               bool writable) {
-  Buffer b;
-  b.name = std::move(name);
-  b.begin = static_cast<const unsigned char*>(data);
-  b.bytes = bytes;
-  b.writable = writable;
-  if (writable) b.writes.assign(bytes, 0);
-  buffers_.push_back(std::move(b));
-}
-
-void CheckedMemory::begin_cta(unsigned char* shared, std::size_t bytes) {
-  shared_ = shared;
-  shared_bytes_ = bytes;
-  if (writer_.size() < bytes) {
-    writer_.resize(bytes, -1);
-    reader_.resize(bytes, -1);
-    writer_epoch_.resize(bytes, -1);
-    reader_epoch_.resize(bytes, -1);
-    written_epoch_.resize(bytes, -1);
-  }
-  cta_epoch_ = ++epoch_;
-}
-
-const std::vector<std::uint32_t>& CheckedMemory::writes(const std::string& name) const {
-  for (const auto& b : buffers_) {
-    if (b.name == name) return b.writes;
-  }
-  static const std::vector<std::uint32_t> none;
-  return none;
-}
-
-void CheckedMemory::error(const std::string& what) {
-  if (++error_count_ <= 20) errors_.push_back(what);
-}
-
-std::string CheckedMemory::describe(bool shared, const void* p, std::size_t size,
-                                    bool write) const {
-  std::ostringstream o;
-  o << (write ? "store" : "load") << " of " << size << " bytes ";
-  const auto* a = static_cast<const unsigned char*>(p);
-  if (shared) {
-    o << "at shared byte " << (a - shared_) << " (of " << shared_bytes_ << ")";
-  } else {
-    for (const auto& b : buffers_) {
-      if (a >= b.begin && a < b.begin + b.bytes) {
-        o << "at byte " << (a - b.begin) << " of `" << b.name << "` (" << b.bytes << " bytes)";
-      }
-    }
-  }
-  o << " by thread " << tid_ << " in epoch " << epoch_ - cta_epoch_;
-  return o.str();
-}
-
-void CheckedMemory::check_global(const void* p, std::size_t size, std::size_t align, bool write) {
-  const auto* a = static_cast<const unsigned char*>(p);
-  for (auto& b : buffers_) {
-    if (a < b.begin || a >= b.begin + b.bytes) continue;
-    const auto offset = static_cast<std::size_t>(a - b.begin);
-    if (offset + size > b.bytes) {
-      return error("global access past the end: " + describe(false, p, size, write));
-    }
-    if (reinterpret_cast<std::uintptr_t>(a) % align != 0) {
-      return error("misaligned global access: " + describe(false, p, size, write));
-    }
-    if (write) {
-      if (!b.writable) return error("write to a read-only buffer: " + describe(false, p, size, write));
-      for (std::size_t i = 0; i < size; ++i) ++b.writes[offset + i];
-    }
-    return;
-  }
-  error("global access outside every buffer: " + describe(false, p, size, write));
-}
-
-void CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t align, bool write) {
-  const auto* a = static_cast<const unsigned char*>(p);
-  if (a < shared_ || a + size > shared_ + shared_bytes_) {
-    return error("shared access out of bounds: " + describe(true, p, size, write));
-  }
-  if (reinterpret_cast<std::uintptr_t>(a) % align != 0) {
-    return error("misaligned shared access: " + describe(true, p, size, write));
-  }
-  const auto first = static_cast<std::size_t>(a - shared_);
-  for (std::size_t i = first; i < first + size; ++i) {
-    const bool written_now = writer_epoch_[i] == epoch_ && writer_[i] != tid_;
-    if (write) {
-      if (written_now) {
-        return error("shared write-write race with thread " + std::to_string(writer_[i]) + ": " +
-                     describe(true, p, size, write));
-      }
-      if (reader_epoch_[i] == epoch_ && reader_[i] != tid_) {
-        return error("shared read-then-write race with thread(s) " + std::to_string(reader_[i]) +
-                     ": " + describe(true, p, size, write));
-      }
-      writer_[i] = tid_;
-      writer_epoch_[i] = epoch_;
-      written_epoch_[i] = epoch_;
-    } else {
-      if (written_epoch_[i] < cta_epoch_) {
-        return error("uninitialised shared read: " + describe(true, p, size, write));
-      }
-      if (written_now) {
-        return error("shared write-then-read race with thread " + std::to_string(writer_[i]) +
-                     ": " + describe(true, p, size, write));
-      }
-      if (reader_epoch_[i] != epoch_) {
-        reader_[i] = tid_;
-        reader_epoch_[i] = epoch_;
-      } else if (reader_[i] != tid_) {
-        reader_[i] = -2;  // several readers: any later write by anyone races
-      }
-    }
-  }
-}
 
 std::vector<std::string> check_launch_limits(const detail::DepthwisePlan& p,
                                              const detail::DeviceLimits& limits) {
@@ -148,39 +32,6 @@ std::vector<std::string> check_launch_limits(const detail::DepthwisePlan& p,
   return v;
 }
 
-namespace {
-
-template <class State>
-class HostExec {
- public:
-  HostExec(int threads, std::size_t shared_bytes, CheckedMemory& mem)
-      : states_(static_cast<std::size_t>(threads)), shared_(shared_bytes + 16), mem_(mem) {
-    // Registers start as garbage on the GPU: NaN here, so a missing initialisation shows.
-    std::memset(static_cast<void*>(states_.data()), 0xff, states_.size() * sizeof(State));
-    mem_.begin_cta(smem(), shared_bytes);
-  }
-  void barrier() { mem_.barrier(); }
-  template <class F>
-  void phase(F&& f) {
-    for (std::size_t t = 0; t < states_.size(); ++t) {
-      mem_.set_thread(static_cast<int>(t));
-      f(static_cast<int>(t), states_[t]);
-    }
-  }
-  unsigned char* smem() {  // 16-byte aligned, as __align__(16) extern shared memory is
-    auto address = reinterpret_cast<std::uintptr_t>(shared_.data());
-    return shared_.data() + ((16 - address % 16) % 16);
-  }
-  CheckedMemory& memory() { return mem_; }
-
- private:
-  std::vector<State> states_;
-  std::vector<unsigned char> shared_;
-  CheckedMemory& mem_;
-};
-
-}  // namespace
-
 CheckedMemory emulate_depthwise(const detail::DepthwiseArgs& args, Span x, Span w, Span d,
                                 const detail::DeviceLimits& limits) {
   const auto violations = check_launch_limits(args.plan, limits);
@@ -190,12 +41,8 @@ CheckedMemory emulate_depthwise(const detail::DepthwiseArgs& args, Span x, Span 
   mem.add_global("w", w.data, w.bytes, false);
   mem.add_global("d", d.data, d.bytes, true);
   detail::dispatch_depthwise(args.plan, [&](auto traits) {
-    using Tr = decltype(traits);
-    for (std::int64_t cta = 0; cta < args.plan.grid; ++cta) {
-      HostExec<typename Tr::State> ex(args.plan.threads,
-                                      static_cast<std::size_t>(args.plan.shared_bytes), mem);
-      detail::depthwise_cta<Tr>(args, cta, ex);
-    }
+    emulator::run_on_host(detail::DepthwiseKernel<decltype(traits)>{args},
+                          detail::depthwise_launch_shape(args.plan), mem);
   });
   return mem;
 }

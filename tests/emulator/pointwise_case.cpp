@@ -8,6 +8,7 @@
 
 #include "cuda/epilogue.h"
 #include "cuda/lt_matmul.h"
+#include "emulator/checked_memory.h"
 #include "emulator/depthwise_case.h"
 #include "emulator/descriptor_gemm.h"
 #include "host/pack.h"
@@ -106,7 +107,7 @@ std::int64_t count_written_outside(const HostTensor& y, const LayerConfig& confi
   return count_written_outside_window(y, config, w);
 }
 
-void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
+std::string run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
                         const std::vector<unsigned char>& d, const std::vector<unsigned char>& wp,
                         const ConstTensorView& bias, HostTensor& y) {
   const LayerConfig& cfg = plan.config;
@@ -146,7 +147,14 @@ void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
   HostOperand out_d = out;
   out_d.layout = lt.layout_d();
   descriptor_gemm(lt.desc(), 1.0f, a, b, 0.0f, out, out_d, cfg.filters);
-  detail::apply_epilogue_host(plan.epilogue, y_window, z.data(), b_ptr);
+  emulator::CheckedMemory memory;
+  memory.add_global("y", y.bytes().data(), y.bytes().size(), true);
+  memory.add_global("Z", z.data(), z.size() * sizeof(float), true);
+  if (cfg.use_bias) memory.add_global("bias", bias_g.data(), bias_g.size(), false);
+  detail::apply_epilogue_host(plan.epilogue, y_window, z.data(), b_ptr, memory);
+  std::string problems;
+  for (const auto& error : memory.errors()) problems += "  epilogue: " + error + "\n";
+  return problems;
 }
 
 std::string PointwiseCase::describe() const {
@@ -247,7 +255,8 @@ PointwiseOutcome run_case(const PointwiseCase& c,
 
   detail::GemmPlan gemm = plan.gemm;
   if (plant) plant(gemm);
-  run_pointwise_host(plan, gemm, d, wp, cfg.use_bias ? w.bias.view() : ConstTensorView{}, y);
+  outcome.memory_errors =
+      run_pointwise_host(plan, gemm, d, wp, cfg.use_bias ? w.bias.view() : ConstTensorView{}, y);
 
   const reference::Detail ref = reference::forward_detail(cfg, x.view(), w.view(), ref_window);
   outcome.report = accuracy::compare(cfg, c.in_channels,

@@ -49,15 +49,19 @@ struct PointwiseOutcome {
   detail::Plan plan;                 ///< as planned (before any planted change)
   accuracy::Report report;           ///< y against the reference inside the window
   std::int64_t written_outside = 0;  ///< elements outside the window that lost their NaN poison
-  [[nodiscard]] bool ok() const { return report.ok() && written_outside == 0; }
+  std::string memory_errors;         ///< the epilogue kernels' checked-memory problems
+  [[nodiscard]] bool ok() const {
+    return report.ok() && written_outside == 0 && memory_errors.empty();
+  }
 };
 
 /// Runs the plan's pointwise GEMM through the real cuBLASLt descriptors of an LtMatmul built from
 /// `gemm` (the descriptor GEMM) and then the host epilogue passes, from the intermediate `d` (the
 /// plan's D layout) and the packed pointwise matrix `wp` (the GEMM's type), into the plan's
 /// window of `y` (through the float32 scratch Z when the plan has one). `bias`: the layer's
-/// Keras bias (host, the layer's dtype), or an empty view; converted to the GEMM's type.
-void run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
+/// Keras bias (host, the layer's dtype), or an empty view; converted to the GEMM's type. The
+/// epilogue's kernels run through checked memory: returns their problems, "" when none.
+std::string run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan& gemm,
                         const std::vector<unsigned char>& d, const std::vector<unsigned char>& wp,
                         const ConstTensorView& bias, HostTensor& y);
 

@@ -9,6 +9,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/epilogue.h"
+#include "emulator/checked_memory.h"
 #include "host/checks.h"
 #include "sepconv/accuracy.h"
 #include "sepconv/reference.h"
@@ -154,7 +155,10 @@ void check_long_rows(Activation a, std::int64_t n) {
     }
   }
 
-  detail::apply_epilogue_host(p, y.data(), nullptr, nullptr);
+  emulator::CheckedMemory memory;
+  memory.add_global("y", y.data(), y.size() * sizeof(float), true);
+  detail::apply_epilogue_host(p, y.data(), nullptr, nullptr, memory);
+  EXPECT_EQ(memory.error_count(), 0) << memory.errors().front();
   LayerConfig config;
   config.filters = 2;
   config.kernel_size = 1;
@@ -191,7 +195,11 @@ TEST(EpilogueRows, BiasThenSoftmaxAlongFilters) {
   for (int f = 0; f < 4; ++f) detail::store_element(bias.data(), DType::bf16, f, 0.25 * f);
   for (int i = 0; i < 32; ++i) detail::store_element(y.data(), DType::bf16, i, 0.5 * (i % 7));
   const std::vector<unsigned char> before = y;
-  detail::apply_epilogue_host(p, y.data(), nullptr, bias.data());
+  emulator::CheckedMemory memory;
+  memory.add_global("y", y.data(), y.size(), true);
+  memory.add_global("bias", bias.data(), bias.size(), false);
+  detail::apply_epilogue_host(p, y.data(), nullptr, bias.data(), memory);
+  ASSERT_EQ(memory.error_count(), 0) << memory.errors().front();
   for (int b = 0; b < 2; ++b) {
     for (int t = 0; t < 3; ++t) {
       double z[4];

@@ -27,8 +27,8 @@ std::string run_forward(const CaseSpec& spec, const HostTensor& x, const HostWei
   const auto wp = detail::pack_pointwise(spec.config, spec.channels, w.pointwise.view(),
                                          w.bias.shape().empty() ? ConstTensorView{} : w.bias.view(),
                                          plan.bias, plan.gemm.dtype);
-  run_pointwise_host(plan, plan.gemm, run.d, wp,
-                     spec.config.use_bias ? w.bias.view() : ConstTensorView{}, y);
+  problems += run_pointwise_host(plan, plan.gemm, run.d, wp,
+                                 spec.config.use_bias ? w.bias.view() : ConstTensorView{}, y);
   const auto& win = plan.window;
   const reference::Window rw{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
   const auto ref = reference::forward_detail(spec.config, x.view(), w.view(), rw);

@@ -42,6 +42,7 @@ TEST_P(PointwiseSweep, DescriptorGemmAndEpilogueMatchTheReference) {
     EXPECT_TRUE(out.report.ok()) << out.report.summary() << "\n" << out.plan.describe();
     EXPECT_EQ(out.written_outside, 0) << "elements outside the window were written\n"
                                       << out.plan.describe();
+    EXPECT_TRUE(out.memory_errors.empty()) << out.memory_errors << out.plan.describe();
     const detail::Plan& p = out.plan;
     ++coverage[std::string(to_string(c.dtype)) + (c.math == MathMode::tf32 ? "/tf32" : "")];
     ++coverage[p.gemm.batch_count > 1 ? "strided-batched" : "one GEMM"];
