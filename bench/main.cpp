@@ -19,7 +19,7 @@
 #include "cpu_bench.h"
 #include "output.h"
 #include "sepconv/version.h"
-#if SEPCONV_WITH_CUDA
+#if SEPCONV_BENCH_GPU
 #include <cuda_runtime_api.h>
 
 #include "gpu_bench.h"
@@ -193,7 +193,7 @@ void print_datasheet_floors(std::ostream& out) {
 
 // Why the GPU path cannot run here, or an empty string when it can.
 std::string no_gpu_reason() {
-#if SEPCONV_WITH_CUDA
+#if SEPCONV_BENCH_GPU
   if (cuda_device_available()) return {};
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
@@ -201,7 +201,10 @@ std::string no_gpu_reason() {
   return std::string("no GPU was found (cudaGetDeviceCount: ") +
          (status == cudaSuccess ? "0 devices" : cudaGetErrorName(status)) + ")";
 #else
-  return "this build has no CUDA kernels (SEPCONV_ENABLE_CUDA=OFF): no GPU was used";
+  return SEPCONV_SIMULATED_DEVICE
+             ? "this build runs on the simulated device (SEPCONV_SIMULATED_DEVICE=ON): no GPU "
+               "was used"
+             : "this build has no CUDA kernels (SEPCONV_ENABLE_CUDA=OFF): no GPU was used";
 #endif
 }
 
@@ -215,7 +218,7 @@ int run(int argc, char** argv) {
   const bool gpu = reason.empty();
   const Selection sel = select(options, gpu);
   Report report;
-#if SEPCONV_WITH_CUDA
+#if SEPCONV_BENCH_GPU
   if (gpu) report = run_gpu(sel);
 #endif
   if (!gpu) report = run_cpu(sel, reason);

@@ -12,6 +12,7 @@
 #include "cuda/check.h"
 #include "cuda/common.cuh"
 #include "cuda/launch.h"
+#include "sepconv/version.h"
 #if SEPCONV_SIMULATED_DEVICE
 #include "emulator/host_exec.h"
 #include "sim/launch.h"

@@ -46,9 +46,10 @@ const std::vector<std::uint32_t>& CheckedMemory::writes(const std::string& name)
   return none;
 }
 
-void CheckedMemory::error(Fault fault, const std::string& what) {
+bool CheckedMemory::error(Fault fault, const std::string& what) {
   if (first_fault_ == Fault::none) first_fault_ = fault;
   if (++error_count_ <= 20) errors_.push_back(what);
+  return false;
 }
 
 const Region* CheckedMemory::find(const unsigned char* a) {
@@ -86,12 +87,16 @@ std::string CheckedMemory::describe(bool shared, const void* p, std::size_t size
   return o.str();
 }
 
-void CheckedMemory::check_global(const void* p, std::size_t size, std::size_t align, bool write) {
+bool CheckedMemory::check_global(const void* p, std::size_t size, std::size_t align, bool write) {
   const auto* a = static_cast<const unsigned char*>(p);
   const Region* r = find(a);
   if (r == nullptr) {
     return error(Fault::out_of_bounds,
                  "global access outside every buffer: " + describe(false, p, size, write));
+  }
+  if (!r->accessible) {
+    return error(Fault::out_of_bounds,
+                 "global access to freed memory: " + describe(false, p, size, write));
   }
   const auto offset = static_cast<std::size_t>(a - r->begin);
   if (offset + size > r->bytes) {
@@ -110,19 +115,21 @@ void CheckedMemory::check_global(const void* p, std::size_t size, std::size_t al
       for (std::size_t i = 0; i < size; ++i) ++r->writes[offset + i];
     }
     if (r->initialised != nullptr) std::fill_n(r->initialised + offset, size, std::uint8_t{1});
-    return;
+    return true;
   }
   if (r->initialised != nullptr) {
     for (std::size_t i = 0; i < size; ++i) {
       if (r->initialised[offset + i] == 0) {
-        return error(Fault::uninitialised,
-                     "uninitialised global read: " + describe(false, p, size, write));
+        // Reported, but the load happens: the bytes are there, only never written.
+        error(Fault::uninitialised, "uninitialised global read: " + describe(false, p, size, write));
+        return true;
       }
     }
   }
+  return true;
 }
 
-void CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t align, bool write) {
+bool CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t align, bool write) {
   const auto* a = static_cast<const unsigned char*>(p);
   if (a < shared_ || a + size > shared_ + shared_bytes_) {
     return error(Fault::out_of_bounds,
@@ -150,8 +157,8 @@ void CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t al
       written_epoch_[i] = epoch_;
     } else {
       if (written_epoch_[i] < cta_epoch_) {
-        return error(Fault::uninitialised,
-                     "uninitialised shared read: " + describe(true, p, size, write));
+        error(Fault::uninitialised, "uninitialised shared read: " + describe(true, p, size, write));
+        return true;
       }
       if (written_now) {
         return error(Fault::race, "shared write-then-read race with thread " +
@@ -166,6 +173,7 @@ void CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t al
       }
     }
   }
+  return true;
 }
 
 }  // namespace sepconv::emulator

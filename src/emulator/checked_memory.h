@@ -27,6 +27,8 @@ struct Region {
   const unsigned char* begin = nullptr;
   std::size_t bytes = 0;
   bool writable = true;
+  /// false: memory that may not be touched at all (freed); any access is a fault.
+  bool accessible = true;
   /// Per byte, nonzero once written; nullptr: no initialisation check. Writes set it.
   std::uint8_t* initialised = nullptr;
   /// Per byte write counts; nullptr: not counted.
@@ -54,25 +56,22 @@ class CheckedMemory {
   /// __syncthreads(): a new epoch for the race check.
   void barrier() { ++epoch_; }
 
+  // An access that fails its check is reported and not made (a load returns zeros).
   template <class V>
   V load_global(const V* p) {
-    check_global(p, sizeof(V), alignof(V), false);
-    return *p;
+    return check_global(p, sizeof(V), alignof(V), false) ? *p : V{};
   }
   template <class V>
   void store_global(V* p, const V& v) {
-    check_global(p, sizeof(V), alignof(V), true);
-    *p = v;
+    if (check_global(p, sizeof(V), alignof(V), true)) *p = v;
   }
   template <class V>
   V load_shared(const V* p) {
-    check_shared(p, sizeof(V), alignof(V), false);
-    return *p;
+    return check_shared(p, sizeof(V), alignof(V), false) ? *p : V{};
   }
   template <class V>
   void store_shared(V* p, const V& v) {
-    check_shared(p, sizeof(V), alignof(V), true);
-    *p = v;
+    if (check_shared(p, sizeof(V), alignof(V), true)) *p = v;
   }
 
   /// Times each byte of a buffer registered with add_global was written (empty for others).
@@ -83,10 +82,10 @@ class CheckedMemory {
   [[nodiscard]] Fault first_fault() const { return first_fault_; }
 
  private:
-  void check_global(const void* p, std::size_t size, std::size_t align, bool write);
-  void check_shared(const void* p, std::size_t size, std::size_t align, bool write);
+  bool check_global(const void* p, std::size_t size, std::size_t align, bool write);
+  bool check_shared(const void* p, std::size_t size, std::size_t align, bool write);
   const Region* find(const unsigned char* a);
-  void error(Fault fault, const std::string& what);
+  bool error(Fault fault, const std::string& what);  // false
   std::string describe(bool shared, const void* p, std::size_t size, bool write) const;
 
   std::vector<Region> regions_;  // sorted by begin

@@ -19,6 +19,8 @@ namespace sepconv::test {
 namespace {
 
 using detail::BiasMode;
+using emulator::descriptor_gemm;
+using emulator::HostOperand;
 
 const char* bias_name(BiasMode m) {
   switch (m) {

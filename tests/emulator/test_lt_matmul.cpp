@@ -13,6 +13,10 @@ namespace {
 
 using detail::GemmPlan;
 using detail::LtMatmul;
+using emulator::descriptor_gemm;
+using emulator::HostOperand;
+using emulator::read_attribute;
+using emulator::Refused;
 
 template <class T>
 T desc_attr(const LtMatmul& lt, cublasLtMatmulDescAttributes_t attribute) {

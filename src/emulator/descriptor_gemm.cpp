@@ -1,5 +1,6 @@
 #include "emulator/descriptor_gemm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -7,7 +8,7 @@
 
 #include "host/checks.h"
 
-namespace sepconv::test {
+namespace sepconv::emulator {
 namespace {
 
 using detail::str;
@@ -25,36 +26,9 @@ DType storage(std::int64_t type, const char* what) {
   }
 }
 
-// A matrix as the layout descriptor says, with bounds-checked element access.
-struct Matrix {
-  const char* name = "";
-  DType dtype = DType::f32;
-  std::int64_t rows = 0;
-  std::int64_t cols = 0;
-  std::int64_t ld = 0;
-  std::int32_t batch = 1;
-  std::int64_t stride = 0;
-  HostOperand memory;
-
-  std::int64_t offset(std::int64_t i, std::int64_t r, std::int64_t c) const {
-    const std::int64_t o = i * stride + c * ld + r;
-    if (o < memory.lo || o >= memory.hi) {
-      refuse(str(name, "(", r, ", ", c, ") of batch ", i, " is element ", o,
-                 ", outside the buffer's [", memory.lo, ", ", memory.hi, ")"));
-    }
-    return o;
-  }
-  double load(std::int64_t i, std::int64_t r, std::int64_t c) const {
-    return detail::load_element(memory.data, dtype, offset(i, r, c));
-  }
-};
-
-Matrix read_layout(const char* name, const HostOperand& operand) {
-  if (operand.layout == nullptr) refuse(str(name, " has no layout"));
-  const cublasLtMatrixLayout_t l = operand.layout;
-  Matrix m;
-  m.name = name;
-  m.memory = operand;
+MatrixLayout read_layout(const char* name, cublasLtMatrixLayout_t l) {
+  if (l == nullptr) refuse(str(name, " has no layout"));
+  MatrixLayout m;
   m.dtype = storage(read_attribute<std::uint32_t>(l, CUBLASLT_MATRIX_LAYOUT_TYPE, "TYPE"), name);
   const auto order = read_attribute<std::int32_t>(l, CUBLASLT_MATRIX_LAYOUT_ORDER, "ORDER");
   if (order != CUBLASLT_ORDER_COL) refuse(str(name, " has order ", order, " (only ORDER_COL)"));
@@ -80,7 +54,7 @@ Matrix read_layout(const char* name, const HostOperand& operand) {
   return m;
 }
 
-bool same_layout(const Matrix& x, const Matrix& y) {
+bool same_layout(const MatrixLayout& x, const MatrixLayout& y) {
   return x.dtype == y.dtype && x.rows == y.rows && x.cols == y.cols && x.ld == y.ld &&
          x.batch == y.batch && x.stride == y.stride;
 }
@@ -113,42 +87,41 @@ void require_default(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t a
 
 }  // namespace
 
-void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& a_operand,
-                     const HostOperand& b_operand, float beta, const HostOperand& c_operand,
-                     const HostOperand& d_operand, std::int64_t bias_elements) {
+Matmul read_matmul(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a_layout,
+                   cublasLtMatrixLayout_t b_layout, cublasLtMatrixLayout_t c_layout,
+                   cublasLtMatrixLayout_t d_layout) {
+  Matmul mm;
   // ---- the operation ----
   const auto compute =
       read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, "COMPUTE_TYPE");
   if (compute != CUBLAS_COMPUTE_32F && compute != CUBLAS_COMPUTE_32F_FAST_TF32) {
     refuse(str("compute type ", compute, " (only 32F and 32F_FAST_TF32)"));
   }
+  mm.tf32 = compute == CUBLAS_COMPUTE_32F_FAST_TF32;
   const auto scale =
       read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, "SCALE_TYPE");
   if (scale != CUDA_R_32F) refuse(str("scale type ", scale, " (only 32F: float alpha, beta)"));
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, "POINTER_MODE",
                                 CUBLASLT_POINTER_MODE_HOST);
-  const bool trans_a = is_transposed(
+  mm.trans_a = is_transposed(
       read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSA, "TRANSA"), "TRANSA");
-  const bool trans_b = is_transposed(
+  mm.trans_b = is_transposed(
       read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSB, "TRANSB"), "TRANSB");
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_TRANSC, "TRANSC", CUBLAS_OP_N);
   require_default<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_FILL_MODE, "FILL_MODE",
                                 CUBLAS_FILL_MODE_FULL);
   const auto epilogue =
       read_attribute<std::uint32_t>(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, "EPILOGUE");
-  bool add_bias = false;
-  bool relu = false;
   switch (epilogue) {
     case CUBLASLT_EPILOGUE_DEFAULT: break;
-    case CUBLASLT_EPILOGUE_RELU: relu = true; break;
-    case CUBLASLT_EPILOGUE_BIAS: add_bias = true; break;
-    case CUBLASLT_EPILOGUE_RELU_BIAS: add_bias = relu = true; break;
+    case CUBLASLT_EPILOGUE_RELU: mm.relu = true; break;
+    case CUBLASLT_EPILOGUE_BIAS: mm.add_bias = true; break;
+    case CUBLASLT_EPILOGUE_RELU_BIAS: mm.add_bias = mm.relu = true; break;
     default: refuse(str("epilogue ", epilogue, " (only DEFAULT, RELU, BIAS, RELU_BIAS)"));
   }
-  const auto* bias =
-      read_attribute<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
-  const auto bias_stride = read_attribute<std::int64_t>(
-      desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, "BIAS_BATCH_STRIDE");
+  mm.bias = read_attribute<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
+  mm.bias_stride = read_attribute<std::int64_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
+                                                "BIAS_BATCH_STRIDE");
   const auto bias_type =
       read_attribute<std::int32_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, "BIAS_DATA_TYPE");
   // Attributes that would change the result and that this GEMM does not implement.
@@ -175,69 +148,126 @@ void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& 
   // CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET only changes the schedule, never the result.
 
   // ---- the matrices ----
-  const Matrix a = read_layout("A", a_operand);
-  const Matrix b = read_layout("B", b_operand);
-  const Matrix d = read_layout("D", d_operand);
-  const Matrix c = read_layout("C", c_operand);
+  mm.a = read_layout("A", a_layout);
+  mm.b = read_layout("B", b_layout);
+  mm.d = read_layout("D", d_layout);
+  mm.c = read_layout("C", c_layout);
+  const MatrixLayout& a = mm.a;
+  const MatrixLayout& b = mm.b;
+  const MatrixLayout& c = mm.c;
+  const MatrixLayout& d = mm.d;
   if (a.dtype != b.dtype) refuse("A and B have different types");
-  if (compute == CUBLAS_COMPUTE_32F_FAST_TF32 && a.dtype != DType::f32) {
-    refuse("32F_FAST_TF32 with 16-bit inputs");
-  }
-  const std::int64_t m = trans_a ? a.cols : a.rows;
-  const std::int64_t k = trans_a ? a.rows : a.cols;
-  const std::int64_t kb = trans_b ? b.cols : b.rows;
-  const std::int64_t n = trans_b ? b.rows : b.cols;
-  if (kb != k) refuse(str("op(A) is ", m, " x ", k, " but op(B) is ", kb, " x ", n));
-  if (c.rows != m || c.cols != n || d.rows != m || d.cols != n) {
+  if (mm.tf32 && a.dtype != DType::f32) refuse("32F_FAST_TF32 with 16-bit inputs");
+  mm.m = mm.trans_a ? a.cols : a.rows;
+  mm.k = mm.trans_a ? a.rows : a.cols;
+  const std::int64_t kb = mm.trans_b ? b.cols : b.rows;
+  mm.n = mm.trans_b ? b.rows : b.cols;
+  if (kb != mm.k) refuse(str("op(A) is ", mm.m, " x ", mm.k, " but op(B) is ", kb, " x ", mm.n));
+  if (c.rows != mm.m || c.cols != mm.n || d.rows != mm.m || d.cols != mm.n) {
     refuse(str("C is ", c.rows, " x ", c.cols, " and D ", d.rows, " x ", d.cols,
-               " for op(A) op(B) of ", m, " x ", n));
+               " for op(A) op(B) of ", mm.m, " x ", mm.n));
   }
-  const std::int32_t batch = d.batch;
-  if (a.batch != batch || b.batch != batch || c.batch != batch) {
-    refuse(str("batch counts A ", a.batch, ", B ", b.batch, ", C ", c.batch, ", D ", batch));
+  mm.batch = d.batch;
+  if (a.batch != mm.batch || b.batch != mm.batch || c.batch != mm.batch) {
+    refuse(str("batch counts A ", a.batch, ", B ", b.batch, ", C ", c.batch, ", D ", mm.batch));
   }
-  if (c_operand.data == d_operand.data && !same_layout(c, d)) {
+  mm.bias_dtype = d.dtype;
+  if (mm.add_bias) {
+    if (mm.bias == nullptr) refuse("a bias epilogue without BIAS_POINTER");
+    if (bias_type != -1) mm.bias_dtype = storage(bias_type, "the bias");
+    if (mm.bias_stride < 0) refuse(str("a negative bias batch stride ", mm.bias_stride));
+  }
+  return mm;
+}
+
+namespace {
+
+// An operand's element (row, col) of batch i, bounds-checked, as double.
+double load(const char* name, const MatrixLayout& l, const Operand& o, std::int64_t i,
+            std::int64_t row, std::int64_t col) {
+  const std::int64_t at = l.offset(i, row, col);
+  if (at < o.lo || at >= o.hi) {
+    refuse(str(name, "(", row, ", ", col, ") of batch ", i, " is element ", at,
+               ", outside the buffer's [", o.lo, ", ", o.hi, ")"));
+  }
+  return detail::load_element(o.data, l.dtype, at);
+}
+
+// Columns of op(B) gathered at a time.
+constexpr std::int64_t kColumnBlock = 256;
+
+}  // namespace
+
+void execute_matmul(const Matmul& mm, float alpha, const Operand& a, const Operand& b, float beta,
+                    const Operand& c, const Operand& d, const Operand& bias) {
+  if (c.data == d.data && !same_layout(mm.c, mm.d)) {
     refuse("C and D are the same memory with different layouts (in place needs one layout)");
   }
-  DType bias_dtype = d.dtype;
-  if (add_bias) {
-    if (bias == nullptr) refuse("a bias epilogue without BIAS_POINTER");
-    if (bias_type != -1) bias_dtype = storage(bias_type, "the bias");
-    const std::int64_t last = (batch - 1) * bias_stride + m;  // one past the last bias read
-    if (bias_stride < 0 || last > bias_elements) {
-      refuse(str("the bias reads ", last, " elements of a buffer of ", bias_elements));
+  if (mm.add_bias) {
+    const std::int64_t last = (mm.batch - 1) * mm.bias_stride + mm.m;  // one past the last read
+    if (bias.lo > 0 || last > bias.hi) {
+      refuse(str("the bias reads elements [0, ", last, ") of a buffer of [", bias.lo, ", ",
+                 bias.hi, ")"));
     }
   }
-
-  // ---- the arithmetic ----
-  const bool tf32 = compute == CUBLAS_COMPUTE_32F_FAST_TF32;
-  auto input = [&](const Matrix& x, std::int64_t i, std::int64_t r, std::int64_t col) {
-    const double v = x.load(i, r, col);
-    return tf32 ? round_tf32(v) : v;
-  };
+  const std::int64_t m = mm.m, n = mm.n, k = mm.k;
+  auto input = [&](double v) { return mm.tf32 ? round_tf32(v) : v; };
+  // op(A) row by row (k contiguous), op(B) column by column (k contiguous): dot products over
+  // contiguous memory, every element loaded (and checked) once per batch.
+  std::vector<double> op_a(static_cast<std::size_t>(m * k));
+  std::vector<double> op_b(static_cast<std::size_t>(std::min(n, kColumnBlock) * k));
   std::vector<double> column(static_cast<std::size_t>(m));
-  void* const out = const_cast<void*>(d_operand.data);
-  for (std::int32_t i = 0; i < batch; ++i) {
-    for (std::int64_t col = 0; col < n; ++col) {
-      // The whole column first: D may be C (in place), read before written.
-      for (std::int64_t row = 0; row < m; ++row) {
-        double acc = 0;
-        for (std::int64_t p = 0; p < k; ++p) {
-          acc += input(a, i, trans_a ? p : row, trans_a ? row : p) *
-                 input(b, i, trans_b ? col : p, trans_b ? p : col);
-        }
-        double v = static_cast<double>(alpha) * acc;
-        if (beta != 0.0f) v += static_cast<double>(beta) * c.load(i, row, col);
-        if (add_bias) v += detail::load_element(bias, bias_dtype, i * bias_stride + row);
-        if (relu) v = v < 0 ? 0.0 : v;
-        column[static_cast<std::size_t>(row)] = v;
+  void* const out = const_cast<void*>(d.data);
+  for (std::int32_t i = 0; i < mm.batch; ++i) {
+    for (std::int64_t row = 0; row < m; ++row) {
+      for (std::int64_t p = 0; p < k; ++p) {
+        op_a[static_cast<std::size_t>(row * k + p)] = input(
+            mm.trans_a ? load("A", mm.a, a, i, p, row) : load("A", mm.a, a, i, row, p));
       }
-      for (std::int64_t row = 0; row < m; ++row) {
-        detail::store_element(out, d.dtype, d.offset(i, row, col),
-                              column[static_cast<std::size_t>(row)]);
+    }
+    for (std::int64_t col0 = 0; col0 < n; col0 += kColumnBlock) {
+      const std::int64_t cols = std::min(kColumnBlock, n - col0);
+      for (std::int64_t j = 0; j < cols; ++j) {
+        for (std::int64_t p = 0; p < k; ++p) {
+          op_b[static_cast<std::size_t>(j * k + p)] =
+              input(mm.trans_b ? load("B", mm.b, b, i, col0 + j, p)
+                               : load("B", mm.b, b, i, p, col0 + j));
+        }
+      }
+      for (std::int64_t j = 0; j < cols; ++j) {
+        const std::int64_t col = col0 + j;
+        const double* const bj = op_b.data() + j * k;
+        // The whole column first: D may be C (in place), read before written.
+        for (std::int64_t row = 0; row < m; ++row) {
+          const double* const ar = op_a.data() + row * k;
+          double acc = 0;
+          for (std::int64_t p = 0; p < k; ++p) acc += ar[p] * bj[p];
+          double v = static_cast<double>(alpha) * acc;
+          if (beta != 0.0f) v += static_cast<double>(beta) * load("C", mm.c, c, i, row, col);
+          if (mm.add_bias) v += detail::load_element(mm.bias, mm.bias_dtype, i * mm.bias_stride + row);
+          if (mm.relu) v = v < 0 ? 0.0 : v;
+          column[static_cast<std::size_t>(row)] = v;
+        }
+        for (std::int64_t row = 0; row < m; ++row) {
+          const std::int64_t at = mm.d.offset(i, row, col);
+          if (at < d.lo || at >= d.hi) {
+            refuse(str("D(", row, ", ", col, ") of batch ", i, " is element ", at,
+                       ", outside the buffer's [", d.lo, ", ", d.hi, ")"));
+          }
+          detail::store_element(out, mm.d.dtype, at, column[static_cast<std::size_t>(row)]);
+        }
       }
     }
   }
 }
 
-}  // namespace sepconv::test
+void descriptor_gemm(cublasLtMatmulDesc_t desc, float alpha, const HostOperand& a,
+                     const HostOperand& b, float beta, const HostOperand& c, const HostOperand& d,
+                     std::int64_t bias_elements) {
+  const Matmul mm = read_matmul(desc, a.layout, b.layout, c.layout, d.layout);
+  auto operand = [](const HostOperand& h) { return Operand{h.data, h.lo, h.hi}; };
+  execute_matmul(mm, alpha, operand(a), operand(b), beta, operand(c), operand(d),
+                 Operand{mm.bias, 0, bias_elements});
+}
+
+}  // namespace sepconv::emulator
