@@ -132,8 +132,9 @@ class SEPCONV_EXPORT SeparableConv1D {
   void forward(ConstTensorView x, TensorView y, void* workspace, std::size_t workspace_bytes,
                cudaStream_t stream = nullptr) const;
 
-  /// Workspace bytes a forward of `batch` x `length` needs to run in one piece, for contiguous,
-  /// 256-byte aligned x and y.
+  /// Workspace bytes any forward of `batch` x `length` needs to run in one piece, whatever its
+  /// views (contiguous or sliced, any alignment): cuBLASLt may pick another algorithm, with
+  /// another workspace, for each. What reserve() allocates.
   [[nodiscard]] std::size_t workspace_size(std::int64_t batch, std::int64_t length) const;
   /// The exact workspace bytes a forward of these views needs to run in one piece: sliced
   /// (strided) or less aligned views may get a cuBLASLt algorithm that needs more. Validates the

@@ -86,11 +86,12 @@ decltype(auto) dispatch_storage(DType dtype, F&& f) {
 }
 
 /// The (source, output) storage types of a plan's passes as tags: f(Storage<In>{},
-/// Storage<Out>{}) with In = Out = y's type in place, or In = float from the scratch Z.
+/// Storage<Out>{}) with In = Out = y's type (in place, or from a scratch of y's type), or
+/// In = float from a float32 scratch Z.
 template <class F>
 void dispatch_pass_types(const EpiloguePlan& p, F&& f) {
   dispatch_storage(p.dtype, [&](auto out) {
-    if (p.separate_source) {
+    if (p.separate_source && p.src_dtype != p.dtype) {
       f(Storage<float>{}, out);
     } else {
       f(out, out);

@@ -32,8 +32,8 @@ void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t t
     launch_depthwise(args, stream);
   }
 
-  // The window's first output element; the GEMM writes there, or into the float32 scratch Z
-  // that the epilogue then rounds into y.
+  // The window's first output element; the GEMM writes there, or into the scratch Z that the
+  // epilogue then copies (or rounds) into y.
   const std::int64_t y_offset =
       batch_begin * y.strides[0] + time_begin * (last ? y.strides[1] : y.strides[2]);
   void* y_window = static_cast<unsigned char*>(y.data) + y_offset * e;

@@ -73,16 +73,31 @@ struct Context::Impl {
       plans.splice(plans.begin(), plans, it->second);
       return it->second->second;
     }
-    detail::Plan p = detail::make_plan(request, limits);
-    auto bound = std::make_shared<BoundPlan>(BoundPlan{p, detail::LtMatmul(p.gemm)});
-    bound->matmul.choose_algorithm(handle.get(), options.max_gemm_workspace);
-    bound->matmul.set_bias_pointer(bias);
+    std::shared_ptr<BoundPlan> bound = bind(request, bias);
     plans.emplace_front(key, bound);
     index[key] = plans.begin();
     while (plans.size() > options.plan_cache_capacity) {
       index.erase(plans.back().first);
       plans.pop_back();
     }
+    return bound;
+  }
+
+  // A plan with its GEMM's algorithm chosen and its bias bound. When cuBLASLt has no algorithm
+  // for y as it is (a 16-bit y only 2-byte aligned, say), the GEMM writes an aligned scratch and
+  // the pass after it copies into y.
+  std::shared_ptr<BoundPlan> bind(const detail::PlanRequest& request, const void* bias) {
+    detail::Plan p = detail::make_plan(request, limits);
+    auto bound = std::make_shared<BoundPlan>(BoundPlan{p, detail::LtMatmul(p.gemm)});
+    try {
+      bound->matmul.choose_algorithm(handle.get(), options.max_gemm_workspace);
+    } catch (const Unsupported&) {
+      if (p.z_bytes > 0) throw;  // the GEMM already writes an aligned scratch
+      detail::PlanRequest to_scratch = request;
+      to_scratch.gemm_to_scratch = true;
+      return bind(to_scratch, bias);
+    }
+    bound->matmul.set_bias_pointer(bias);
     return bound;
   }
 
@@ -242,17 +257,40 @@ struct SeparableConv1D::Impl {
     return context->impl().plan(id, r, config.use_bias ? bias.data() : nullptr);
   }
 
-  // Contiguous views of a batch x length problem (for sizing and describing).
+  // Placeholder views of a batch x length problem (for sizing and describing): contiguous and
+  // 256-byte aligned, or y `y_align`-byte aligned and, with `padded`, with a gap after each
+  // sample (the strided-batched GEMM of a sliced y).
   struct Shapes {
     ConstTensorView x;
     ConstTensorView y;
   };
-  [[nodiscard]] Shapes contiguous(std::int64_t batch, std::int64_t length) const {
+  [[nodiscard]] Shapes placeholders(std::int64_t batch, std::int64_t length,
+                                    std::int64_t y_align = 256, bool padded = false) const {
     const auto xs = input_shape(config, batch, length, in_channels);
     const auto ys = output_shape(config, batch, length);
-    const void* base = reinterpret_cast<const void*>(std::uintptr_t{256});  // 256-byte aligned
-    return {contiguous_view(base, precision.dtype, {xs[0], xs[1], xs[2]}),
-            contiguous_view(base, precision.dtype, {ys[0], ys[1], ys[2]})};
+    const void* x_base = reinterpret_cast<const void*>(std::uintptr_t{256});
+    const void* y_base =
+        reinterpret_cast<const void*>(static_cast<std::uintptr_t>(256 + y_align % 256));
+    Shapes s{contiguous_view(x_base, precision.dtype, {xs[0], xs[1], xs[2]}),
+             contiguous_view(y_base, precision.dtype, {ys[0], ys[1], ys[2]})};
+    if (padded) s.y.strides[0] += ys[2];
+    return s;
+  }
+
+  // What a forward of batch x length needs in one piece, whatever its views: cuBLASLt's
+  // algorithm, and its workspace, may differ with y's alignment (from the element size to 256
+  // bytes) and between the one-GEMM and the strided-batched mapping, so the largest of them.
+  [[nodiscard]] std::size_t workspace_for_any_view(std::int64_t batch, std::int64_t length) const {
+    const std::int64_t lout = output_length(config, length);
+    const auto e = static_cast<std::int64_t>(dtype_size(precision.dtype));
+    std::size_t most = 0;
+    for (const bool padded : {false, true}) {
+      for (std::int64_t align = e; align <= 256; align *= 2) {
+        const Shapes s = placeholders(batch, length, align, padded);
+        most = std::max(most, plan(request(s.x, s.y, {0, batch, 0, lout}))->workspace_bytes());
+      }
+    }
+    return most;
   }
 
   [[nodiscard]] std::vector<detail::LaunchWindow> windows(const ConstTensorView& x,
@@ -370,9 +408,7 @@ std::size_t SeparableConv1D::workspace_size(std::int64_t batch, std::int64_t len
   if (batch == 0) return 0;
   const Impl& m = *impl_;
   DeviceGuard guard(m.context->device());
-  const auto s = m.contiguous(batch, length);
-  const std::int64_t lout = output_length(m.config, length);
-  return m.plan(m.request(s.x, s.y, {0, batch, 0, lout}))->workspace_bytes();
+  return m.workspace_for_any_view(batch, length);
 }
 
 std::size_t SeparableConv1D::workspace_size(ConstTensorView x, TensorView y) const {
@@ -386,7 +422,7 @@ std::size_t SeparableConv1D::workspace_size(ConstTensorView x, TensorView y) con
 std::string SeparableConv1D::describe(std::int64_t batch, std::int64_t length) const {
   const Impl& m = *impl_;
   DeviceGuard guard(m.context->device());
-  const auto s = m.contiguous(batch, length);
+  const auto s = m.placeholders(batch, length);
   const std::int64_t lout = output_length(m.config, length);
   const auto bound = m.plan(m.request(s.x, s.y, {0, batch, 0, lout}));
   std::ostringstream o;

@@ -128,6 +128,7 @@ bool LtMatmul::has_bias() const noexcept {
 
 void LtMatmul::set_bias_pointer(const void* bias) {
   set(desc_.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
+  bias_ = bias;
 }
 
 std::string LtMatmul::shape() const {

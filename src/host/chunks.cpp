@@ -17,12 +17,13 @@ std::vector<LaunchWindow> tile(std::int64_t batch, std::int64_t steps, std::int6
   return windows;
 }
 
-bool all_fit(const std::vector<LaunchWindow>& windows, std::size_t available,
-             const WorkspaceNeed& need) {
+// What the first window that does not fit needs; 0 when all fit.
+std::size_t first_misfit(const std::vector<LaunchWindow>& windows, std::size_t available,
+                         const WorkspaceNeed& need) {
   for (const auto& w : windows) {
-    if (need(w) > available) return false;
+    if (const std::size_t n = need(w); n > available) return n;
   }
-  return true;
+  return 0;
 }
 
 // The largest n in [1, hi] with fits(n), assuming fits(1); binary search.
@@ -56,7 +57,7 @@ std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t ou
         largest(batch, [&](std::int64_t n) { return need_of(n, out_length) <= available; });
     for (; per >= 1; --per) {  // a smaller remainder window may need more (another algorithm)
       auto windows = tile(batch, out_length, per, out_length);
-      if (all_fit(windows, available, need)) return windows;
+      if (first_misfit(windows, available, need) == 0) return windows;
     }
   }
   if (!time_splittable) {
@@ -69,11 +70,14 @@ std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t ou
   }
   std::int64_t per =
       largest(out_length, [&](std::int64_t n) { return need_of(1, n) <= available; });
+  std::size_t misfit = 0;
   for (; per >= 1; --per) {
     auto windows = tile(batch, out_length, 1, per);
-    if (all_fit(windows, available, need)) return windows;
+    misfit = first_misfit(windows, available, need);
+    if (misfit == 0) return windows;
   }
-  fail("workspace", str(available, " bytes"), str("at least ", need_of(1, 1), " bytes"));
+  // Windows of one step at some offset need more (another cuBLASLt algorithm for that alignment).
+  fail("workspace", str(available, " bytes"), str("at least ", misfit, " bytes"));
 }
 
 }  // namespace sepconv::detail

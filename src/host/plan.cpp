@@ -124,7 +124,10 @@ std::string Plan::describe() const {
     << to_string(gemm.math) << "): m " << gemm.m << ", n " << gemm.n << ", k " << gemm.k
     << ", A " << (gemm.a_is_weights ? "weights" : "D") << (gemm.trans_a ? "^T" : "") << " lda "
     << gemm.lda << ", B " << (gemm.a_is_weights ? "D" : "weights") << (gemm.trans_b ? "^T" : "")
-    << " ldb " << gemm.ldb << ", C " << (z_bytes > 0 ? "= float32 scratch Z (" + std::to_string(z_bytes) + " B)" : std::string("= y"))
+    << " ldb " << gemm.ldb << ", C "
+    << (z_bytes > 0 ? str("= ", to_string(gemm.dtype), " scratch Z (", z_bytes, " B",
+                          float32_intermediate ? "" : ": no algorithm writes y itself", ")")
+                    : std::string("= y"))
     << " ldc " << gemm.ldc << ", batch " << gemm.batch_count
     << " (strides " << gemm.stride_a << ", " << gemm.stride_b << ", " << gemm.stride_c
     << "), epilogue " << gemm_epilogue_name(gemm.epilogue) << ", alignment " << gemm.align_a << "/"

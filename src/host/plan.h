@@ -151,8 +151,9 @@ struct GemmPlan {
 /// The elementwise and row passes after the GEMM, in place on y.
 struct EpiloguePlan {
   DType dtype = DType::f32;  ///< y's storage type
-  /// The pass reads a separate float32 source Z (the GEMM's output with a float32 intermediate)
-  /// laid out like y's window, contiguous, and writes y; otherwise it works in place on y.
+  /// The pass reads a separate source Z (the GEMM's output: float32 with a float32 intermediate,
+  /// or y's type when the GEMM could not write y) laid out like y's window, contiguous, and
+  /// writes y; otherwise it works in place on y.
   bool separate_source = false;
   DType src_dtype = DType::f32;  ///< the source's (and the bias's) type: the GEMM's output type
   std::int64_t src_batch_stride = 0;
@@ -188,8 +189,8 @@ struct Plan {
   GemmPlan gemm;
   EpiloguePlan epilogue;
   std::int64_t d_bytes = 0;  ///< workspace for D (256-byte multiple)
-  /// Workspace for Z, the GEMM's float32 output with a float32 intermediate (0 otherwise),
-  /// after D (256-byte multiple).
+  /// Workspace for Z, the GEMM's output when it does not write y (a float32 intermediate, or
+  /// PlanRequest::gemm_to_scratch), after D (256-byte multiple); 0 otherwise.
   std::int64_t z_bytes = 0;
   bool float32_intermediate = false;
 
@@ -217,6 +218,9 @@ struct PlanRequest {
   int bias_align = 256;
   /// Keep D in float32 for a float16 / bfloat16 layer (Precision::float32_intermediate).
   bool float32_intermediate = false;
+  /// The GEMM writes a 256-byte-aligned scratch Z of its own type, and the pass after it copies
+  /// Z into y: for outputs cuBLASLt has no algorithm for (less aligned than its kernels need).
+  bool gemm_to_scratch = false;
   /// Force a bias mode (tests); BiasMode::none means "choose".
   BiasMode force_bias = BiasMode::none;
 };

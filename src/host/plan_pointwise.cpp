@@ -14,15 +14,16 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
   const bool last = c.data_format == DataFormat::channels_last;
   // The GEMM computes in D's type. With a float32 intermediate (a 16-bit layer) it reads float32
   // D and weights and writes float32 into the scratch Z, laid out like y's window but
-  // contiguous; a final pass rounds Z into y. Otherwise it writes y in place.
-  const bool scratch = plan.float32_intermediate;
+  // contiguous; a final pass rounds Z into y. When cuBLASLt has no algorithm for y itself, it
+  // writes Z in y's type and the pass copies it. Otherwise it writes y in place.
+  const bool scratch = plan.float32_intermediate || r.gemm_to_scratch;
   g.dtype = dw.d_dtype;
   g.math = g.dtype == DType::f32 ? r.math : MathMode::exact;
   g.k = cm + (ones ? 1 : 0);
   g.align_bias = r.bias_align;
   const auto e = static_cast<std::uint64_t>(dtype_size(g.dtype));
   const std::int64_t window_elements = w.batch_count * w.time_count * c.filters;
-  plan.z_bytes = scratch ? (window_elements * 4 + 255) / 256 * 256 : 0;
+  plan.z_bytes = scratch ? (window_elements * static_cast<std::int64_t>(e) + 255) / 256 * 256 : 0;
   // Output batch stride and row stride (time stride for channels_last, filter stride for
   // channels_first) and the output's alignment: y's, or Z's.
   const std::int64_t y_batch =
@@ -84,8 +85,8 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
          "at most 2^31-1: process the batch in chunks");
   }
 
-  // What the GEMM's epilogue takes, and what a pass after it must do. From a float32 scratch
-  // the GEMM adds only the bias and one pass (elementwise, or the row pass) writes y.
+  // What the GEMM's epilogue takes, and what a pass after it must do. Into a scratch the GEMM
+  // adds only the bias and one pass (elementwise, or the row pass) writes y.
   const bool relu = c.activation == Activation::relu && !scratch;
   const bool bias_in_gemm = plan.bias == BiasMode::gemm_epilogue;
   g.epilogue = relu ? (bias_in_gemm ? GemmEpilogue::relu_bias : GemmEpilogue::relu)
