@@ -49,13 +49,15 @@ struct DeviceCopy {
   TensorView view;
 };
 
-DeviceCopy to_device(const ConstTensorView& v) {
+// Copied on `stream`, the stream the forward then runs on: a cudaMemcpy from pageable memory may
+// return before its copy lands, unordered with a non-blocking stream.
+DeviceCopy to_device(const ConstTensorView& v, cudaStream_t stream) {
   DeviceCopy d;
   const auto range = detail::byte_range(v);
   d.buffer = detail::DeviceBuffer(std::max<std::size_t>(range.end - range.begin, 1));
   if (range.end > range.begin) {
-    SEPCONV_CUDA_TRY(cudaMemcpy(d.buffer.data(), v.data, range.end - range.begin,
-                                cudaMemcpyHostToDevice));
+    SEPCONV_CUDA_TRY(cudaMemcpyAsync(d.buffer.data(), v.data, range.end - range.begin,
+                                     cudaMemcpyHostToDevice, stream));
   }
   d.view = {d.buffer.data(), v.dtype, v.rank, v.shape, v.strides};
   return d;
@@ -72,12 +74,12 @@ RunInfo run_on_gpu(const LayerConfig& config, const Precision& precision, ConstT
   SeparableConv1D layer(context, config, channels, precision);
   layer.set_weights(weights);
   context.reserve(layer, batch, length);
-  const DeviceCopy dx = to_device(x);
-  DeviceCopy dy = to_device(y);
   const auto owned_stream = detail::make_stream();
   const auto owned_start = detail::make_event();
   const auto owned_stop = detail::make_event();
   cudaStream_t stream = owned_stream.get();
+  const DeviceCopy dx = to_device(x, stream);
+  DeviceCopy dy = to_device(y, stream);
   cudaEvent_t start = owned_start.get();
   cudaEvent_t stop = owned_stop.get();
 
@@ -95,8 +97,9 @@ RunInfo run_on_gpu(const LayerConfig& config, const Precision& precision, ConstT
   std::sort(times.begin(), times.end());
   const auto range = detail::byte_range(y);
   if (range.end > range.begin) {
-    SEPCONV_CUDA_TRY(cudaMemcpy(y.data, dy.buffer.data(), range.end - range.begin,
-                                cudaMemcpyDeviceToHost));
+    SEPCONV_CUDA_TRY(cudaMemcpyAsync(y.data, dy.buffer.data(), range.end - range.begin,
+                                     cudaMemcpyDeviceToHost, stream));
+    SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream));
   }
   return {Device::gpu, times[times.size() / 2], context.describe()};
 }

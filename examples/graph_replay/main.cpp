@@ -73,7 +73,11 @@ int main() {
     const auto y_view = sepconv::contiguous_view(dy, sepconv::DType::f32,
                                                  {out[0], out[1], out[2]});
 
-    // One forward before capturing plans the shape (host work stays out of the graph).
+    // One forward before capturing plans the shape (host work stays out of the graph); it reads
+    // x, so x holds data first.
+    const auto x0 = random_vector(x_count, 1.0f, rng);
+    check(cudaMemcpyAsync(dx, x0.data(), x_count * sizeof(float), cudaMemcpyHostToDevice, stream),
+          "copy x");
     layer.forward(x_view, y_view, stream);
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;

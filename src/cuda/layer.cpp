@@ -435,6 +435,9 @@ std::string SeparableConv1D::describe(std::int64_t batch, std::int64_t length) c
 void SeparableConv1D::forward(ConstTensorView x, TensorView y, cudaStream_t stream) const {
   Context::Impl& c = impl_->context->impl();
   if (c.workspace.bytes() == 0) {
+    // Bad arguments first; a batch of 0 does nothing and needs no workspace.
+    const Impl& m = *impl_;
+    if (validate_forward(m.config, m.precision.dtype, x, m.weight_views(), y).batch == 0) return;
     fail("workspace", "none: the context has no workspace",
          "Context::reserve(layer, max_batch, max_length) before forward, or the forward overload "
          "that takes a workspace");

@@ -67,6 +67,7 @@ State::State() {
     profile_ = h100_profile();
   }
   device_count_ = std::max(0, count);
+  trace_ = std::getenv("SEPCONV_SIM_TRACE") != nullptr;
   for (int d = 0; d < device_count_; ++d) {
     auto s = std::make_unique<Stream>();
     s->device = d;
@@ -311,6 +312,10 @@ cudaError_t State::enqueue(Stream& s, std::string what, std::function<void()> ru
   } else if (s.blocking()) {
     depend(legacy(s.device)->last);
   }
+  if (trace_) {
+    std::fprintf(stderr, "sepconv simulated device: enqueue %s on stream %p (%zu dependencies)\n",
+                 op->what.c_str(), static_cast<void*>(&s), op->deps.size());
+  }
   s.last = op;
   pending_.push_back(op);
   while (!pending_.empty() && pending_.front()->done) pending_.pop_front();
@@ -337,6 +342,7 @@ void State::execute(const OpPtr& target) {
     }
     if (!ready) continue;
     stack.pop_back();
+    if (trace_) std::fprintf(stderr, "sepconv simulated device: run %s\n", op->what.c_str());
     if (op->run) op->run();
     op->run = nullptr;
     op->deps.clear();

@@ -191,6 +191,7 @@ class State {
 
   int device_count_ = 0;
   bool no_driver_ = false;
+  bool trace_ = false;  // SEPCONV_SIM_TRACE: print work as it is enqueued and run
   Profile profile_;
   std::vector<std::unique_ptr<Stream>> legacy_;
   std::map<const unsigned char*, Allocation> allocations_;  // by data pointer

@@ -14,6 +14,7 @@
 #include "io/npy.h"
 #include "sepconv/accuracy.h"
 #include "sepconv/reference.h"
+#include "sepconv/version.h"
 #include "support/device.h"
 
 namespace sepconv::test {
@@ -129,14 +130,18 @@ TEST_F(Sepconv1d, DemoPrintsChecksum) {
   const Result r = run({"run"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("checksum (sum of outputs): "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("device cpu"), std::string::npos) << r.out;
+  // --device auto: the GPU where there is one (here: a simulated one says so), else the CPU.
+  EXPECT_NE(r.out.find(gpu_available() ? "device gpu" : "device cpu"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("simulated") != std::string::npos, SEPCONV_SIMULATED_DEVICE == 1) << r.out;
   EXPECT_NE(r.out.find("(4, 512, 64)"), std::string::npos) << r.out;
 }
 
 TEST_F(Sepconv1d, DemoIsDeterministic) {
-  const std::string a = run({"run"}).out;
-  const std::string b = run({"run", "--device", "cpu"}).out;
-  EXPECT_EQ(a.substr(a.find("checksum")), b.substr(b.find("checksum")));
+  for (const char* device : {"cpu", "auto"}) {
+    const std::string a = run({"run", "--device", device}).out;
+    const std::string b = run({"run", "--device", device}).out;
+    EXPECT_EQ(a.substr(a.find("checksum")), b.substr(b.find("checksum"))) << device;
+  }
 }
 
 TEST_F(Sepconv1d, DemoOnGpuWithoutADeviceIsAClearError) {
@@ -153,7 +158,9 @@ class Sepconv1dGolden : public Sepconv1d, public ::testing::WithParamInterface<C
 
 TEST_P(Sepconv1dGolden, MatchesKeras) {
   const Case& c = GetParam();
-  const Result r = run(golden_args(c, {{"--quiet", ""}}));
+  // On the GPU where there is one (a simulated one in a simulated build), else the CPU.
+  const Result r =
+      run(golden_args(c, {{"--quiet", ""}, {"--device", gpu_available() ? "gpu" : "cpu"}}));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(r.out.empty()) << "--quiet printed: " << r.out;
   const golden::ForwardCase f = golden::load_forward(c);
@@ -217,17 +224,27 @@ TEST_F(Sepconv1d, Float16FilesComputeInFloat16) {
 TEST_F(Sepconv1d, Bfloat16FromFloat32Files) {
   const Case c = with_bias();
   const golden::ForwardCase f = golden::load_forward(c);
-  const Result r = run(golden_args(c, {{"--dtype", "bf16"}}));
-  ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("bfloat16"), std::string::npos) << r.out;
-  const HostArray y = io::read_npy(output());
-  ASSERT_EQ(y.dtype, DType::f32);
-  // Exactly the reference on the bf16-rounded inputs, rounded to bf16.
   const auto bf = [](const HostArray& a) { return io::converted(a, DType::bf16); };
   const HostArray x = bf(f.input), dw = bf(f.depthwise), pw = bf(f.pointwise), b = bf(f.bias);
+  // The CPU: exactly the reference on the bf16-rounded inputs, rounded to bf16.
+  Result r = run(golden_args(c, {{"--dtype", "bf16"}, {"--device", "cpu"}}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("bfloat16"), std::string::npos) << r.out;
+  HostArray y = io::read_npy(output());
+  ASSERT_EQ(y.dtype, DType::f32);
   HostArray expected = HostArray::zeros(DType::bf16, f.output.shape);
   reference::forward(f.config.layer, x.view(), {dw.view(), pw.view(), b.view()}, expected.view());
   EXPECT_EQ(y.bytes, io::converted(expected, DType::f32).bytes);
+  // The GPU rounds its intermediate to bf16 too: within the bfloat16 bound.
+  if (!gpu_available()) return;
+  r = run(golden_args(c, {{"--dtype", "bf16"}, {"--device", "gpu"}}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  y = io::read_npy(output());
+  ASSERT_EQ(y.dtype, DType::f32);
+  const auto detail = reference::forward_detail(f.config.layer, x.view(), {dw.view(), pw.view(), b.view()});
+  const auto report = accuracy::compare(f.config.layer, f.in_channels(), DType::bf16,
+                                        MathMode::exact, detail, y.view());
+  EXPECT_TRUE(report.ok()) << report.summary();
 }
 
 // A config whose dtype is mixed_bfloat16 makes float32 files compute in bfloat16.
