@@ -120,15 +120,20 @@ class SEPCONV_EXPORT SeparableConv1D {
 
   /// Sets the weights from Keras layouts: depthwise (k, C, M), pointwise (1, C*M, F), bias (F) or
   /// empty per use_bias; host or device views of the layer's dtype, any strides. Synchronous (not
-  /// for capture). Throws InvalidArgument naming the weight.
+  /// for capture): device views are read after all work on the device has finished. Throws
+  /// InvalidArgument naming the weight.
   void set_weights(const Weights& weights);
+  /// The same, reading device views in the order of `stream`'s work (after what was enqueued on
+  /// it before) instead of waiting for the whole device; returns when the weights are set.
+  void set_weights(const Weights& weights, cudaStream_t stream);
 
-  /// y = layer(x) on `stream`. x: (B, L, C) or (B, C, L), y: output_shape(config, B, L), device
-  /// views of the layer's dtype; the contiguous axis (channels / time) must have stride 1; other
-  /// strides are free (a strided y uses a strided-batched GEMM). Uses the context's workspace.
+  /// y = layer(x) on `stream` (a stream of the context's device). x: (B, L, C) or (B, C, L), y:
+  /// output_shape(config, B, L), device views of the layer's dtype; the contiguous axis (channels
+  /// / time) must have stride 1; other strides are free (a strided y uses a strided-batched
+  /// GEMM). Uses the context's workspace.
   void forward(ConstTensorView x, TensorView y, cudaStream_t stream = nullptr) const;
-  /// The same with a caller-provided workspace (device memory, 256-byte aligned), for
-  /// concurrent forwards.
+  /// The same with a caller-provided workspace (device memory of the context's device, 256-byte
+  /// aligned), for concurrent forwards.
   void forward(ConstTensorView x, TensorView y, void* workspace, std::size_t workspace_bytes,
                cudaStream_t stream = nullptr) const;
 

@@ -280,14 +280,16 @@ struct SeparableConv1D::Impl {
   // What a forward of batch x length needs in one piece, whatever its views: cuBLASLt's
   // algorithm, and its workspace, may differ with y's alignment (from the element size to 256
   // bytes) and between the one-GEMM and the strided-batched mapping, so the largest of them.
+  // (Windows only when the GEMM cannot take the whole problem at once.)
   [[nodiscard]] std::size_t workspace_for_any_view(std::int64_t batch, std::int64_t length) const {
-    const std::int64_t lout = output_length(config, length);
     const auto e = static_cast<std::int64_t>(dtype_size(precision.dtype));
     std::size_t most = 0;
     for (const bool padded : {false, true}) {
       for (std::int64_t align = e; align <= 256; align *= 2) {
         const Shapes s = placeholders(batch, length, align, padded);
-        most = std::max(most, plan(request(s.x, s.y, {0, batch, 0, lout}))->workspace_bytes());
+        for (const auto& w : windows(s.x, s.y, SIZE_MAX)) {
+          most = std::max(most, plan(request(s.x, s.y, w))->workspace_bytes());
+        }
       }
     }
     return most;
@@ -301,7 +303,8 @@ struct SeparableConv1D::Impl {
                                    config.data_format == DataFormat::channels_first);
     return detail::split_into_windows(
         x.shape[0], lout, time_splittable, available,
-        [&](const detail::LaunchWindow& w) { return plan(request(x, y, w))->workspace_bytes(); });
+        [&](const detail::LaunchWindow& w) { return plan(request(x, y, w))->workspace_bytes(); },
+        detail::gemm_window_limits(config.data_format));
   }
 };
 
@@ -353,20 +356,26 @@ struct HostCopy {
   ConstTensorView view;
 };
 
-HostCopy host_copy(const ConstTensorView& v) {
+bool in_device_memory(const ConstTensorView& v) {
+  return !v.empty() && v.numel() > 0 && detail::memory_kind(v.data) != detail::MemoryKind::host;
+}
+
+// A host copy of a view (device views are copied down on `stream`, which the copy returns after).
+HostCopy host_copy(const ConstTensorView& v, cudaStream_t stream) {
   HostCopy h;
   h.view = v;
-  if (v.empty() || v.numel() == 0) return h;
-  if (detail::memory_kind(v.data) == detail::MemoryKind::host) return h;
+  if (!in_device_memory(v)) return h;
   const auto range = detail::byte_range(v);
   h.bytes.resize(range.end - range.begin);
-  SEPCONV_CUDA_TRY(cudaMemcpy(h.bytes.data(), v.data, h.bytes.size(), cudaMemcpyDeviceToHost));
+  SEPCONV_CUDA_TRY(cudaMemcpyAsync(h.bytes.data(), v.data, h.bytes.size(), cudaMemcpyDeviceToHost,
+                                   stream));
+  SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream));
   h.view.data = h.bytes.data();
   return h;
 }
 
-// Copies to the device on `stream` (the caller synchronises it: a cudaMemcpy from pageable
-// memory may return before the copy has landed).
+// Copies to the device on `stream` (the caller synchronises it: a copy from pageable memory may
+// return before it has landed).
 void upload(const DeviceBuffer& dst, const std::vector<unsigned char>& src, cudaStream_t stream) {
   SEPCONV_CUDA_TRY(cudaMemcpyAsync(dst.data(), src.data(), src.size(), cudaMemcpyHostToDevice, stream));
 }
@@ -374,15 +383,28 @@ void upload(const DeviceBuffer& dst, const std::vector<unsigned char>& src, cuda
 }  // namespace
 
 void SeparableConv1D::set_weights(const Weights& weights) {
+  const Impl& m = *impl_;
+  validate_weights(m.config, m.precision.dtype, m.in_channels, weights);
+  DeviceGuard guard(m.context->device());
+  // Device views may still be being written by work on any stream: wait for all of it.
+  if (in_device_memory(weights.depthwise) || in_device_memory(weights.pointwise) ||
+      in_device_memory(weights.bias)) {
+    SEPCONV_CUDA_TRY(cudaDeviceSynchronize());
+  }
+  const auto stream = detail::make_stream();
+  set_weights(weights, stream.get());
+}
+
+void SeparableConv1D::set_weights(const Weights& weights, cudaStream_t stream) {
   Impl& m = *impl_;
   validate_weights(m.config, m.precision.dtype, m.in_channels, weights);
   DeviceGuard guard(m.context->device());
-  const HostCopy dw = host_copy(weights.depthwise);
-  const HostCopy pw = host_copy(weights.pointwise);
-  const HostCopy bias = host_copy(weights.bias);
+  const HostCopy dw = host_copy(weights.depthwise, stream);
+  const HostCopy pw = host_copy(weights.pointwise, stream);
+  const HostCopy bias = host_copy(weights.bias, stream);
   const DType gemm = m.gemm_dtype();
-  // Packed on the host, copied on a private stream, and waited for: set_weights returns with the
-  // weights on the device, whatever stream the next forward uses.
+  // Packed on the host, copied on `stream`, and waited for: set_weights returns with the weights
+  // on the device, whatever stream the next forward uses.
   const auto packed_dw = detail::pack_depthwise(m.config, m.in_channels, dw.view);
   const auto packed_pw =
       detail::pack_pointwise(m.config, m.in_channels, pw.view, bias.view, m.bias_mode, gemm);
@@ -395,11 +417,10 @@ void SeparableConv1D::set_weights(const Weights& weights) {
                             detail::load_element(bias.view.data, bias.view.dtype, bias.view.offset(f)));
     }
   }
-  const auto stream = detail::make_stream();
-  upload(m.depthwise, packed_dw, stream.get());
-  upload(m.pointwise, packed_pw, stream.get());
-  if (m.config.use_bias) upload(m.bias, packed_bias, stream.get());
-  SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream.get()));
+  upload(m.depthwise, packed_dw, stream);
+  upload(m.pointwise, packed_pw, stream);
+  if (m.config.use_bias) upload(m.bias, packed_bias, stream);
+  SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream));
   m.weights_set = true;
 }
 
@@ -423,12 +444,17 @@ std::string SeparableConv1D::describe(std::int64_t batch, std::int64_t length) c
   const Impl& m = *impl_;
   DeviceGuard guard(m.context->device());
   const auto s = m.placeholders(batch, length);
-  const std::int64_t lout = output_length(m.config, length);
-  const auto bound = m.plan(m.request(s.x, s.y, {0, batch, 0, lout}));
+  const auto windows = m.windows(s.x, s.y, SIZE_MAX);
   std::ostringstream o;
-  o << m.context->describe() << "\n" << bound->plan.describe() << "  cuBLASLt: "
-    << bound->matmul.shape() << ", algorithm workspace " << bound->matmul.workspace_size()
-    << " bytes; forward workspace " << bound->workspace_bytes() << " bytes\n";
+  o << m.context->describe() << "\n";
+  if (windows.empty()) return o.str() + "  batch 0: nothing runs\n";
+  const auto bound = m.plan(m.request(s.x, s.y, windows.front()));
+  if (windows.size() > 1) {
+    o << "  " << windows.size() << " windows (the GEMM takes at most 2^31-1 columns); the first:\n";
+  }
+  o << bound->plan.describe() << "  cuBLASLt: " << bound->matmul.shape()
+    << ", algorithm workspace " << bound->matmul.workspace_size() << " bytes; forward workspace "
+    << bound->workspace_bytes() << " bytes\n";
   return o.str();
 }
 
@@ -465,7 +491,23 @@ void SeparableConv1D::forward(ConstTensorView x, TensorView y, void* workspace,
   if (reinterpret_cast<std::uintptr_t>(workspace) % 256 != 0) {
     fail("workspace", "a pointer not 256-byte aligned", "cudaMalloc'd (256-byte aligned) memory");
   }
-  DeviceGuard guard(m.context->device());
+  const int device = m.context->device();
+  if (workspace != nullptr) {
+    int owner = -1;
+    const auto kind = detail::memory_kind(workspace, &owner);
+    if (kind == detail::MemoryKind::host || (kind == detail::MemoryKind::device && owner != device)) {
+      fail("workspace", kind == detail::MemoryKind::host ? "host memory" : str("memory of device ", owner),
+           str("device memory of the layer's device ", device));
+    }
+  }
+  if (stream != nullptr && stream != cudaStreamLegacy && stream != cudaStreamPerThread) {
+    int owner = -1;
+    SEPCONV_CUDA_TRY(cudaStreamGetDevice(stream, &owner));
+    if (owner != device) {
+      fail("stream", str("a stream of device ", owner), str("a stream of the layer's device ", device));
+    }
+  }
+  DeviceGuard guard(device);
   const auto windows = m.windows(x, y, workspace == nullptr ? 0 : workspace_bytes);
   const cublasLtHandle_t handle = m.context->impl().handle.get();
   for (const auto& w : windows) {

@@ -91,6 +91,17 @@ bool CheckedMemory::check_global(const void* p, std::size_t size, std::size_t al
   const auto* a = static_cast<const unsigned char*>(p);
   const Region* r = find(a);
   if (r == nullptr) {
+    // Just past a region's end (the usual off-by-one) says so.
+    auto it = std::upper_bound(regions_.begin(), regions_.end(), a,
+                               [](const unsigned char* q, const Region& g) { return q < g.begin; });
+    if (it != regions_.begin() && a - (it - 1)->begin - static_cast<std::ptrdiff_t>((it - 1)->bytes) < 4096) {
+      const Region& below = *(it - 1);
+      return error(Fault::out_of_bounds,
+                   "global access past the end: " + describe(false, p, size, write) + ", " +
+                       std::to_string(a - below.begin - static_cast<std::ptrdiff_t>(below.bytes)) +
+                       " bytes past the end of `" + below.name + "` (" +
+                       std::to_string(below.bytes) + " bytes)");
+    }
     return error(Fault::out_of_bounds,
                  "global access outside every buffer: " + describe(false, p, size, write));
   }
@@ -139,6 +150,7 @@ bool CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t al
     return error(Fault::misaligned, "misaligned shared access: " + describe(true, p, size, write));
   }
   const auto first = static_cast<std::size_t>(a - shared_);
+  bool uninitialised_reported = false;
   for (std::size_t i = first; i < first + size; ++i) {
     const bool written_now = writer_epoch_[i] == epoch_ && writer_[i] != tid_;
     if (write) {
@@ -157,10 +169,13 @@ bool CheckedMemory::check_shared(const void* p, std::size_t size, std::size_t al
       written_epoch_[i] = epoch_;
     } else {
       if (written_epoch_[i] < cta_epoch_) {
-        error(Fault::uninitialised, "uninitialised shared read: " + describe(true, p, size, write));
-        return true;
-      }
-      if (written_now) {
+        // Reported once per access; the read is still recorded, so a thread writing the byte
+        // later in this epoch is reported as the race it is.
+        if (!uninitialised_reported) {
+          error(Fault::uninitialised, "uninitialised shared read: " + describe(true, p, size, write));
+          uninitialised_reported = true;
+        }
+      } else if (written_now) {
         return error(Fault::race, "shared write-then-read race with thread " +
                                       std::to_string(writer_[i]) + ": " +
                                       describe(true, p, size, write));

@@ -43,24 +43,42 @@ std::int64_t largest(std::int64_t hi, Fits&& fits) {
 
 }  // namespace
 
+WindowLimits gemm_window_limits(DataFormat format) {
+  constexpr std::int64_t kInt32 = std::numeric_limits<std::int32_t>::max();
+  WindowLimits l;
+  l.max_steps = kInt32;
+  l.max_batches = kInt32;
+  if (format == DataFormat::channels_last) l.max_outputs = kInt32;
+  return l;
+}
+
 std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t out_length,
                                              bool time_splittable, std::size_t available,
-                                             const WorkspaceNeed& need) {
+                                             const WorkspaceNeed& need,
+                                             const WindowLimits& limits) {
   if (batch == 0) return {};
   // Windows at offset 0 size the search; every actual window is checked at its own offsets.
+  // A window the GEMM cannot take fits no workspace.
+  auto fits = [&](std::int64_t batches, std::int64_t steps) {
+    return limits.allow(batches, steps) && need(LaunchWindow{0, batches, 0, steps}) <= available;
+  };
   auto need_of = [&](std::int64_t batches, std::int64_t steps) {
     return need(LaunchWindow{0, batches, 0, steps});
   };
-  if (need_of(batch, out_length) <= available) return {{0, batch, 0, out_length}};
-  if (need_of(1, out_length) <= available) {
-    std::int64_t per =
-        largest(batch, [&](std::int64_t n) { return need_of(n, out_length) <= available; });
+  if (fits(batch, out_length)) return {{0, batch, 0, out_length}};
+  if (fits(1, out_length)) {
+    std::int64_t per = largest(batch, [&](std::int64_t n) { return fits(n, out_length); });
     for (; per >= 1; --per) {  // a smaller remainder window may need more (another algorithm)
       auto windows = tile(batch, out_length, per, out_length);
       if (first_misfit(windows, available, need) == 0) return windows;
     }
   }
   if (!time_splittable) {
+    if (!limits.allow(1, out_length)) {
+      fail("x", str(out_length, " output steps"),
+           str("at most ", limits.max_steps,
+               " (one GEMM's dimension): softmax/log_softmax along time needs them in one window"));
+    }
     fail("workspace", str(available, " bytes"),
          str("at least ", need_of(1, out_length),
              " bytes: softmax/log_softmax along time needs one whole sample per window"));
@@ -68,8 +86,7 @@ std::vector<LaunchWindow> split_into_windows(std::int64_t batch, std::int64_t ou
   if (need_of(1, 1) > available) {
     fail("workspace", str(available, " bytes"), str("at least ", need_of(1, 1), " bytes"));
   }
-  std::int64_t per =
-      largest(out_length, [&](std::int64_t n) { return need_of(1, n) <= available; });
+  std::int64_t per = largest(out_length, [&](std::int64_t n) { return fits(1, n); });
   std::size_t misfit = 0;
   for (; per >= 1; --per) {
     auto windows = tile(batch, out_length, 1, per);
