@@ -83,8 +83,9 @@ struct Context::Impl {
     return bound;
   }
 
-  // A plan with its GEMM's algorithm chosen and its bias bound. When cuBLASLt has no algorithm
-  // for y as it is (a 16-bit y only 2-byte aligned, say), the GEMM writes an aligned scratch and
+  // A plan with its GEMM's algorithm chosen and its bias bound. When cuBLASLt has no algorithm,
+  // the GEMM asks for less: first the bias moves from its epilogue to the elementwise pass, then
+  // (for y as it is: a 16-bit y only 2-byte aligned, say) the GEMM writes an aligned scratch that
   // the pass after it copies into y.
   std::shared_ptr<BoundPlan> bind(const detail::PlanRequest& request, const void* bias) {
     detail::Plan p = detail::make_plan(request, limits);
@@ -92,10 +93,15 @@ struct Context::Impl {
     try {
       bound->matmul.choose_algorithm(handle.get(), options.max_gemm_workspace);
     } catch (const Unsupported&) {
-      if (p.z_bytes > 0) throw;  // the GEMM already writes an aligned scratch
-      detail::PlanRequest to_scratch = request;
-      to_scratch.gemm_to_scratch = true;
-      return bind(to_scratch, bias);
+      detail::PlanRequest simpler = request;
+      if (p.bias == detail::BiasMode::gemm_epilogue && !p.float32_intermediate) {
+        simpler.force_bias = detail::BiasMode::elementwise;
+      } else if (p.z_bytes == 0) {
+        simpler.gemm_to_scratch = true;
+      } else {
+        throw;
+      }
+      return bind(simpler, bias);
     }
     bound->matmul.set_bias_pointer(bias);
     return bound;

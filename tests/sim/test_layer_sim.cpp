@@ -101,6 +101,29 @@ TEST(LayerOnSim, AnOutputCublasLtCannotWriteGoesThroughAnAlignedScratch) {
   EXPECT_GT(refused.load(), 0) << "no misaligned output reached the heuristic";
 }
 
+// cuBLASLt may have no algorithm with a bias epilogue (a bias it cannot read, say): the bias
+// moves to the elementwise pass after the GEMM, vectorised where y's rows allow.
+TEST(LayerOnSim, ABiasEpilogueCublasLtCannotRunMovesToTheElementwisePass) {
+  std::atomic<int> refused{0};
+  Heuristic no_bias([&](const sim::GemmQuery& q) -> std::optional<std::size_t> {
+    if (q.has_bias) {
+      ++refused;
+      return std::nullopt;
+    }
+    return 0;
+  });
+  for (DType dtype : {DType::f32, DType::f16}) {
+    for (Activation a : {Activation::gelu, Activation::relu, Activation::softmax}) {
+      LayerRun r(config_of(DataFormat::channels_last, a, 16), dtype);
+      r.forward(2, 40, {}, {});
+      r.forward(2, 40, {}, {0, 1, 8});  // rows 8 elements apart: still 16-byte vectors
+      EXPECT_NE(r.layer.describe(2, 40).find("bias: elementwise pass"), std::string::npos)
+          << r.layer.describe(2, 40);
+    }
+  }
+  EXPECT_GT(refused.load(), 0);
+}
+
 // cuBLASLt may ask for more workspace for a less aligned output: reserve() covers it, so a
 // forward of the reserved size runs in one piece (one GEMM) whatever y's alignment.
 TEST(LayerOnSim, ReserveCoversTheWorkspaceOfEveryAlignment) {
