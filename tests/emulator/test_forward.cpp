@@ -98,6 +98,37 @@ TEST(ForwardEmulatorVariants, EveryVariantAndTheChunkedPath) {
         }
 }
 
+// A grid far smaller than the work: every kernel (depthwise, elementwise pass, row pass) takes
+// several grid-stride steps per CTA.
+TEST(ForwardEmulatorFixed, GridsSmallerThanTheWorkTakeSeveralStrides) {
+  std::mt19937_64 rng(78);
+  for (Activation activation : {Activation::sigmoid, Activation::softmax}) {
+    for (auto format : {DataFormat::channels_last, DataFormat::channels_first}) {
+      CaseSpec spec;
+      spec.config.data_format = format;
+      spec.config.filters = 8;
+      spec.config.kernel_size = 5;
+      spec.config.padding = Padding::causal;
+      spec.config.activation = activation;
+      spec.channels = 16;
+      spec.batch = 3;
+      spec.length = 1500;
+      spec.limits.max_grid_x = 3;
+      const HostTensor x = random_input(spec.config, spec.batch, spec.length, spec.channels,
+                                        spec.dtype, rng);
+      const HostWeights w = random_weights(spec.config, spec.channels, spec.dtype, rng);
+      HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, spec.dtype);
+      const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
+      const detail::Plan& p = run.plan;
+      EXPECT_EQ(p.depthwise.grid, 3);
+      EXPECT_GE(p.depthwise.blocks, 2 * p.depthwise.grid) << p.describe();
+      EXPECT_EQ(p.epilogue.max_blocks, 3);
+      const std::string problems = run_forward(spec, x, w, y, run);
+      EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << p.describe() << problems;
+    }
+  }
+}
+
 #if SEPCONV_HAS_GOLDEN
 // Every forward case made by real Keras, through the emulated forward in every dtype (inputs and
 // weights rounded to the dtype first, the reference computed on the rounded values); the float32

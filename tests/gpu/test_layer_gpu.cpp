@@ -155,6 +155,25 @@ TEST(LayerGpu, StridedOutputViewUsesTheBatchedGemm) {
                            {2, 5, 8});
 }
 
+// A channels_last x whose time stride is not a multiple of the vector width (C = 12, but rows 13
+// channels apart) must take the element-wise staging path: a vector load would be misaligned.
+TEST(LayerGpu, SlicedInputWhoseChannelStrideDefeatsTheVectorWidth) {
+  for (DType dtype : {DType::f32, DType::f16}) {
+    LayerConfig c = layer_config(DataFormat::channels_last, Activation::silu);
+    Fixture f(c, 8, dtype);
+    std::mt19937_64 rng(8);
+    f.expect_forward_matches(random_input(f.config, 2, 60, f.channels, dtype, rng, {0, 0, 1}));
+  }
+}
+
+// channels_first y with padded rows and batches: the GEMM's C has ldc > m and a batch stride of
+// its own.
+TEST(LayerGpu, StridedChannelsFirstOutputThroughTheGemmsCLayout) {
+  Fixture f(layer_config(DataFormat::channels_first, Activation::elu));
+  std::mt19937_64 rng(10);
+  f.expect_forward_matches(random_input(f.config, 3, 50, f.channels, DType::f32, rng), {1, 2, 6});
+}
+
 TEST(LayerGpu, ErrorsBeforeAnyWork) {
   Fixture f(layer_config(DataFormat::channels_last));
   std::mt19937_64 rng(6);
