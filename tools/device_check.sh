@@ -69,11 +69,11 @@ done
 #   parity 80   ~1,200 small forwards (golden, random, activation, shape and path groups) checked
 #               against the float64 host reference on 16 threads, which is the bottleneck: the
 #               README estimates under 60 s on an H100; a third more for the first measured run.
-#   huge 45     two tests, each: x of 2^24 x 130 float32 (8.7 GB) filled on the host into pinned
-#               memory (~2 s with pinning ~10 GB as the VM maps it) and uploaded at ~20 GB/s
-#               (~0.5 s); the forward moves ~35 GB on the device (~10 ms); device-side checks (ms);
-#               7 sampled windows through the host reference (~1 s): ~5 s each, plus ~3 s to start
-#               the process and load cuBLASLt: ~15 s, three times that for memory the VM maps late.
+#   huge 45     two tests, each: x of 2^24 x 130 float32 (8.7 GB) generated on the device and y
+#               scanned for NaN there (~20 GB of traffic, ~10 ms); the forward moves ~35 GB on the
+#               device (~10 ms); 7 sampled windows through the host reference (~1 s): ~2 s each,
+#               plus ~3 s to start the process and load cuBLASLt: ~10 s, the rest a margin for
+#               the first measured run.
 #   graph 20    two processes (~3 s each to start and load cuBLASLt) and a few small captured
 #               forwards checked on sampled windows (~2 s each): ~10 s, twice that.
 #   sanitizers 90  loading cuBLASLt under a tool alone can take ~60 s, so the four tools would

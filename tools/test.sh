@@ -4,11 +4,14 @@
 #   1. the main build: library (shared), kernels for one architecture, tests, tools, examples;
 #      every test runs, GPU tests skip with a message where no device exists;
 #   2. the host code (reference, validation, plans, emulator, CLI) built without nvcc under
-#      AddressSanitizer + UndefinedBehaviorSanitizer, and its CPU tests run there.
+#      AddressSanitizer + UndefinedBehaviorSanitizer, and its CPU tests run there;
+#   3. the simulated device (SEPCONV_SIMULATED_DEVICE=ON, no nvcc): the GPU API, its tests, the
+#      parity suite's CI selection, the example and the CLI's GPU path, every kernel through
+#      checked memory (labels sim, cli, consumer; the CPU-only tests ran in step 1).
 #
 # Environment: JOBS (default: all cores), SEPCONV_CUDA_ARCHITECTURES (default 90-real: CI builds
 # one architecture to keep nvcc's time down; the library's own default is 80-real;90-real;90-virtual),
-# BUILD_DIR (default build-test), SKIP_SANITIZERS=1 to skip step 2.
+# BUILD_DIR (default build-test), SKIP_SANITIZERS=1 to skip step 2, SKIP_SIMULATED=1 to skip step 3.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -33,5 +36,12 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake --build "$build-asan" -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$build-asan" --output-on-failure -j "$jobs" -L cpu -LE consumer
+fi
+if [ "${SKIP_SIMULATED:-0}" != 1 ]; then
+  echo "== the GPU path on the simulated device ($build-sim) =="
+  cmake -S . -B "$build-sim" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+    -DSEPCONV_SIMULATED_DEVICE=ON -DSEPCONV_BUILD_BENCH=OFF
+  cmake --build "$build-sim" -j "$jobs"
+  ctest --test-dir "$build-sim" --output-on-failure -j "$jobs" -L 'sim|cli|consumer'
 fi
 echo "== all tests passed =="

@@ -8,6 +8,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <string>
 
 #include "cuda/check.h"
 #include "cuda/common.cuh"
@@ -19,6 +20,14 @@
 #endif
 
 namespace sepconv::detail {
+
+/// Throws CudaError, naming the kernel, when its launch failed (cudaGetLastError).
+inline void check_launch(const char* kernel_name) {
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) {
+    throw_cuda_error(status, (std::string("the launch of kernel `") + kernel_name + "`").c_str(),
+                     __FILE__, __LINE__);
+  }
+}
 
 #if SEPCONV_SIMULATED_DEVICE
 
@@ -39,7 +48,7 @@ void launch_kernel(const K& kernel, const LaunchShape& shape, cudaStream_t strea
               [kernel, shape](emulator::CheckedMemory& memory) {
                 emulator::run_on_host(kernel, shape, memory);
               });
-  SEPCONV_CUDA_TRY(cudaGetLastError());
+  check_launch(K::kName);
 }
 
 #else
@@ -79,7 +88,7 @@ void launch_kernel(const K& kernel, const LaunchShape& shape, cudaStream_t strea
   if (shape.opt_in) raise_shared_limit(kernel_handle<K>(), shape.shared_bytes);
   kernel_entry<K><<<static_cast<unsigned>(shape.grid), static_cast<unsigned>(shape.threads),
                     shape.shared_bytes, stream>>>(kernel);
-  SEPCONV_CUDA_TRY(cudaGetLastError());
+  check_launch(K::kName);
 }
 
 #endif

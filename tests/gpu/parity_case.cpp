@@ -307,14 +307,6 @@ std::vector<reference::Window> check_windows(const ParityCase& c, std::uint64_t 
 
 // ---- inputs -------------------------------------------------------------------------------------
 
-double hashed_uniform(std::uint64_t seed, std::uint64_t index) {
-  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;  // splitmix64
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 40) * 0x1p-23 - 1.0;  // 24 bits: k / 2^23 - 1 in [-1, 1)
-}
-
 void fill_hashed(HostTensor& t, std::uint64_t seed) {
   const TensorView v = t.view();
   const std::int64_t n1 = v.rank > 1 ? v.shape[1] : 1;

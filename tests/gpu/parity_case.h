@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/host_device.h"
 #include "sepconv/layer.h"
 #include "sepconv/reference.h"
 #include "support/host_tensor.h"
@@ -87,7 +88,13 @@ inline void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
 
 /// A value in [-1, 1) with 24 random bits (exact in float32) from (seed, index): inputs any
 /// thread, and the huge tests' host and device copies, can compute independently.
-[[nodiscard]] double hashed_uniform(std::uint64_t seed, std::uint64_t index);
+SEPCONV_HOST_DEVICE inline double hashed_uniform(std::uint64_t seed, std::uint64_t index) {
+  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;  // splitmix64
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 40) * 0x1p-23 - 1.0;  // 24 bits: k / 2^23 - 1 in [-1, 1)
+}
 /// Sets every element of the view (row-major index i) to hashed_uniform(seed, i), rounded to the
 /// dtype, on all host threads.
 void fill_hashed(HostTensor& t, std::uint64_t seed);
