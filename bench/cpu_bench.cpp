@@ -3,7 +3,7 @@
 #include <chrono>
 #include <random>
 
-#include "host/checks.h"
+#include "detail/checks.h"
 #include "sepconv/reference.h"
 
 namespace sepconv::bench {

@@ -19,13 +19,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "cuda/check.h"
-#include "cuda/depthwise_fwd.h"
-#include "cuda/device.h"
-#include "cuda/epilogue.h"
-#include "cuda/lt_matmul.h"
+#include "runtime/check.h"
+#include "kernels/depthwise/depthwise_fwd.h"
+#include "runtime/device.h"
+#include "kernels/epilogue/epilogue.h"
+#include "runtime/lt_matmul.h"
 #include "gpu_kernels.h"
-#include "host/plan.h"
+#include "plan/plan.h"
 #include "sepconv/layer.h"
 
 namespace sepconv::bench {

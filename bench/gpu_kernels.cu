@@ -1,8 +1,8 @@
 #include <algorithm>
 
-#include "cuda/check.h"
-#include "cuda/common.cuh"
-#include "cuda/device.h"
+#include "runtime/check.h"
+#include "kernels/common.cuh"
+#include "runtime/device.h"
 #include "gpu_kernels.h"
 
 namespace sepconv::bench {

@@ -2,7 +2,7 @@
 // forward's chunked calls, testable without a GPU.
 #include <gtest/gtest.h>
 
-#include "host/chunks.h"
+#include "plan/chunks.h"
 #include "sepconv/error.h"
 
 namespace sepconv::detail {

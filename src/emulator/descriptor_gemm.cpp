@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "host/checks.h"
+#include "detail/checks.h"
 
 namespace sepconv::emulator {
 namespace {

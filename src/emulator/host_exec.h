@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "cuda/launch.h"
+#include "kernels/launch.h"
 #include "emulator/checked_memory.h"
 
 namespace sepconv::emulator {

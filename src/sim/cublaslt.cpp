@@ -23,7 +23,7 @@
 #include <string>
 
 #include "emulator/descriptor_gemm.h"
-#include "host/plan.h"
+#include "plan/plan.h"
 #include "sim/state.h"
 
 using sepconv::emulator::Matmul;

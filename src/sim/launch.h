@@ -6,7 +6,7 @@
 
 #include <functional>
 
-#include "cuda/launch.h"
+#include "kernels/launch.h"
 #include "emulator/checked_memory.h"
 
 namespace sepconv::sim {

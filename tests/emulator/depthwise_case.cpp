@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "host/pack.h"
+#include "plan/pack.h"
 #include "sepconv/accuracy.h"
 #include "sepconv/reference.h"
 

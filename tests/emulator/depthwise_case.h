@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "emulator.h"
-#include "host/plan.h"
+#include "plan/plan.h"
 #include "support/host_tensor.h"
 
 namespace sepconv::test {

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "cuda/depthwise_dispatch.h"
+#include "kernels/depthwise/depthwise_dispatch.h"
 #include "emulator/host_exec.h"
 
 namespace sepconv::test {

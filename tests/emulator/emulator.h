@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cuda/depthwise_fwd.h"
+#include "kernels/depthwise/depthwise_fwd.h"
 #include "emulator/checked_memory.h"
-#include "host/plan.h"
+#include "plan/plan.h"
 
 namespace sepconv::test {
 

@@ -6,12 +6,12 @@
 #include <sstream>
 #include <vector>
 
-#include "cuda/epilogue.h"
-#include "cuda/lt_matmul.h"
+#include "kernels/epilogue/epilogue.h"
+#include "runtime/lt_matmul.h"
 #include "emulator/checked_memory.h"
 #include "emulator/depthwise_case.h"
 #include "emulator/descriptor_gemm.h"
-#include "host/pack.h"
+#include "plan/pack.h"
 #include "sepconv/reference.h"
 #include "support/host_tensor.h"
 

@@ -12,7 +12,7 @@
 
 #include "support/host_tensor.h"
 
-#include "host/plan.h"
+#include "plan/plan.h"
 #include "sepconv/accuracy.h"
 #include "sepconv/config.h"
 

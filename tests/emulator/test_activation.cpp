@@ -7,10 +7,10 @@
 #include <random>
 #include <vector>
 
-#include "cuda/activation.cuh"
-#include "cuda/epilogue.h"
+#include "detail/activations.h"
+#include "kernels/epilogue/epilogue.h"
 #include "emulator/checked_memory.h"
-#include "host/checks.h"
+#include "detail/checks.h"
 #include "sepconv/accuracy.h"
 #include "sepconv/reference.h"
 

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "depthwise_case.h"
-#include "host/pack.h"
+#include "plan/pack.h"
 #include "pointwise_case.h"
 #include "sepconv/accuracy.h"
 #include "sepconv/reference.h"

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/lt_matmul.h"
+#include "runtime/lt_matmul.h"
 #include "emulator/descriptor_gemm.h"
 
 namespace sepconv::test {

@@ -7,8 +7,8 @@
 
 #include <vector>
 
-#include "cuda/check.h"
-#include "cuda/device.h"
+#include "runtime/check.h"
+#include "runtime/device.h"
 #include "sepconv/layer.h"
 #include "support/host_tensor.h"
 

@@ -4,9 +4,9 @@
 
 #include <vector>
 
-#include "cuda/check.h"
-#include "cuda/device.h"
-#include "cuda/launch.cuh"
+#include "runtime/check.h"
+#include "runtime/device.h"
+#include "kernels/launch.cuh"
 #include "parity_case.h"
 
 namespace sepconv::test::parity {

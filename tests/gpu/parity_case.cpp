@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "depthwise_case.h"
-#include "host/checks.h"
+#include "detail/checks.h"
 #include "sepconv/accuracy.h"
 
 namespace sepconv::test::parity {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/host_device.h"
+#include "detail/host_device.h"
 #include "sepconv/layer.h"
 #include "sepconv/reference.h"
 #include "support/host_tensor.h"

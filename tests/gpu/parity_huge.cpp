@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/device.h"
+#include "runtime/device.h"
 #include "huge_kernels.h"
 #include "parity_gpu.h"
 #include "sepconv/accuracy.h"

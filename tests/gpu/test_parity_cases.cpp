@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "host/checks.h"
-#include "host/plan.h"
+#include "detail/checks.h"
+#include "plan/plan.h"
 #include "parity_case.h"
 
 namespace sepconv::test::parity {

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "cuda/launch.cuh"
-#include "cuda/lt_matmul.h"
+#include "kernels/launch.cuh"
+#include "runtime/lt_matmul.h"
 #include "sim/control.h"
 
 namespace sepconv::test {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "host/checks.h"
+#include "detail/checks.h"
 #include "sepconv/config.h"
 #include "sepconv/tensor.h"
 

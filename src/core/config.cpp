@@ -1,0 +1,192 @@
+#include "sepconv/config.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "detail/checks.h"
+
+namespace sepconv {
+
+using detail::fail;
+using detail::str;
+
+namespace {
+
+void require_positive(std::string_view argument, std::int64_t value) {
+  if (value <= 0) fail(argument, std::to_string(value), "a strictly positive integer");
+}
+
+// The axes of a rank-3 activation tensor for the data format.
+struct Axes {
+  int time;
+  int channels;
+};
+Axes axes_of(DataFormat format) {
+  return format == DataFormat::channels_last ? Axes{1, 2} : Axes{2, 1};
+}
+
+}  // namespace
+
+void validate(const LayerConfig& c) {
+  require_positive("filters", c.filters);
+  require_positive("kernel_size", c.kernel_size);
+  require_positive("strides", c.strides);
+  require_positive("dilation_rate", c.dilation_rate);
+  require_positive("depth_multiplier", c.depth_multiplier);
+  if (c.strides > 1 && c.dilation_rate > 1) {
+    fail("strides", str(c.strides, " together with dilation_rate ", c.dilation_rate),
+         "strides == 1 when dilation_rate > 1 (Keras rejects strides > 1 with dilation_rate > 1)");
+  }
+  const auto max = std::numeric_limits<std::int64_t>::max();
+  if (c.kernel_size > 1 && c.dilation_rate > (max - 1) / (c.kernel_size - 1)) {
+    fail("dilation_rate", str(c.dilation_rate, " with kernel_size ", c.kernel_size),
+         "an effective kernel size dilation_rate*(kernel_size-1)+1 that fits in 64 bits");
+  }
+  detail::checked_mul(c.filters, 1, "filters");
+  detail::checked_mul(c.depth_multiplier, 1, "depth_multiplier");
+}
+
+std::int64_t effective_kernel_size(const LayerConfig& c) {
+  validate(c);
+  return c.dilation_rate * (c.kernel_size - 1) + 1;
+}
+
+Geometry geometry(const LayerConfig& c, std::int64_t length) {
+  Geometry g;
+  g.effective_kernel = effective_kernel_size(c);
+  if (length <= 0) fail("length", str(length, " steps"), "at least 1 input step");
+  const std::int64_t s = c.strides;
+  switch (c.padding) {
+    case Padding::valid:
+      if (length < g.effective_kernel) {
+        fail("length",
+             str(length, " steps with padding \"valid\" and effective kernel size ",
+                 g.effective_kernel, " (dilation_rate*(kernel_size-1)+1)"),
+             str("at least ", g.effective_kernel,
+                 " steps: the output length would be zero or negative"));
+      }
+      g.out_length = (length - g.effective_kernel) / s + 1;
+      break;
+    case Padding::same: {
+      g.out_length = length / s + (length % s != 0 ? 1 : 0);
+      // ((Lout-1)*s - L) lies in (-s, 0], so adding effk afterwards cannot overflow.
+      const std::int64_t total =
+          std::max<std::int64_t>(((g.out_length - 1) * s - length) + g.effective_kernel, 0);
+      g.pad.left = total / 2;
+      g.pad.right = total - g.pad.left;
+      break;
+    }
+    case Padding::causal:
+      g.out_length = length / s + (length % s != 0 ? 1 : 0);
+      g.pad.left = g.effective_kernel - 1;
+      break;
+  }
+  return g;
+}
+
+std::int64_t output_length(const LayerConfig& c, std::int64_t length) {
+  return geometry(c, length).out_length;
+}
+
+std::array<std::int64_t, 3> input_shape(const LayerConfig& c, std::int64_t batch,
+                                        std::int64_t length, std::int64_t in_channels) {
+  return c.data_format == DataFormat::channels_last
+             ? std::array<std::int64_t, 3>{batch, length, in_channels}
+             : std::array<std::int64_t, 3>{batch, in_channels, length};
+}
+
+std::array<std::int64_t, 3> output_shape(const LayerConfig& c, std::int64_t batch,
+                                         std::int64_t length) {
+  const std::int64_t lout = output_length(c, length);
+  return c.data_format == DataFormat::channels_last
+             ? std::array<std::int64_t, 3>{batch, lout, c.filters}
+             : std::array<std::int64_t, 3>{batch, c.filters, lout};
+}
+
+void validate(const Precision& p) {
+  if (p.math == MathMode::tf32 && p.dtype != DType::f32 && !p.float32_intermediate) {
+    fail("precision", str("math mode tf32 with dtype ", to_string(p.dtype)),
+         "tf32 only for float32 GEMMs: float32 layers, or float16/bfloat16 layers with "
+         "float32_intermediate (their own GEMMs always use half-precision tensor cores)");
+  }
+}
+
+void validate_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels,
+                      const Weights& w) {
+  validate(c);
+  require_positive("in_channels", in_channels);
+  const std::int64_t cm = detail::checked_mul(in_channels, c.depth_multiplier, "depth_multiplier");
+  detail::check_view("depthwise", w.depthwise, dtype, 3);
+  detail::check_shape("depthwise", w.depthwise, {c.kernel_size, in_channels, c.depth_multiplier},
+                      3, "= (kernel_size, in_channels, depth_multiplier)");
+  detail::check_view("pointwise", w.pointwise, dtype, 3);
+  detail::check_shape("pointwise", w.pointwise, {1, cm, c.filters}, 3,
+                      "= (1, in_channels*depth_multiplier, filters)");
+  if (c.use_bias) {
+    if (w.bias.empty()) {
+      fail("bias", "no bias", str("a bias of shape (", c.filters, ",) because use_bias is true"));
+    }
+    detail::check_view("bias", w.bias, dtype, 1);
+    detail::check_shape("bias", w.bias, {c.filters, 0, 0}, 1, "= (filters,)");
+  } else if (!w.bias.empty()) {
+    fail("bias", str("a bias of shape ", detail::shape_string(w.bias)),
+         "no bias (an empty view) because use_bias is false");
+  }
+}
+
+ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView x,
+                              const Weights& w, TensorView y) {
+  validate(c);
+  const Axes axes = axes_of(c.data_format);
+  const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
+                                                                  : "(batch, channels, steps)";
+  detail::check_view("x", x, dtype, 3);
+  ProblemShape p;
+  p.batch = x.shape[0];
+  p.length = x.shape[axes.time];
+  p.in_channels = x.shape[axes.channels];
+  if (p.in_channels <= 0) {
+    fail("x", str("shape ", detail::shape_string(x), " with ", p.in_channels, " channels"),
+         str("at least 1 channel in a ", layout, " tensor"));
+  }
+  if (p.length <= 0) {
+    fail("x", str("shape ", detail::shape_string(x), " with ", p.length, " steps"),
+         str("at least 1 step in a ", layout, " tensor"));
+  }
+  if (x.shape[2] > 1 && x.strides[2] != 1) {
+    fail("x", str("strides ", detail::shape_string(x.strides, 3), " for shape ",
+                  detail::shape_string(x)),
+         str("stride 1 on the contiguous last axis of a ", layout, " tensor"));
+  }
+  p.geometry = geometry(c, p.length);
+  validate_weights(c, dtype, p.in_channels, w);
+
+  const auto expected = output_shape(c, p.batch, p.length);
+  detail::check_view("y", y, dtype, 3);
+  detail::check_shape("y", y, expected, 3,
+                      c.data_format == DataFormat::channels_last ? "= (batch, out_steps, filters)"
+                                                                 : "= (batch, filters, out_steps)");
+  if (y.shape[2] > 1 && y.strides[2] != 1) {
+    fail("y", str("strides ", detail::shape_string(y.strides, 3), " for shape ",
+                  detail::shape_string(y)),
+         str("stride 1 on the contiguous last axis of a ", layout, " tensor"));
+  }
+  if (!detail::elements_are_distinct(y)) {
+    fail("y", str("strides ", detail::shape_string(y.strides, 3), " for shape ",
+                  detail::shape_string(y)),
+         "strides that give every output element its own address");
+  }
+  const auto out = detail::byte_range(y);
+  const std::pair<const char*, ConstTensorView> inputs[] = {
+      {"x", x}, {"depthwise", w.depthwise}, {"pointwise", w.pointwise}, {"bias", w.bias}};
+  for (const auto& [name, view] : inputs) {
+    if (out.overlaps(detail::byte_range(view))) {
+      fail("y", str("an output that overlaps `", name, "` in memory"),
+           str("an output disjoint from `", name, "`"));
+    }
+  }
+  return p;
+}
+
+}  // namespace sepconv

@@ -1,0 +1,147 @@
+#include "detail/checks.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+namespace sepconv {
+
+InvalidArgument::InvalidArgument(std::string argument, const std::string& message)
+    : Error(message), argument_(std::move(argument)) {}
+
+namespace detail {
+
+void fail(std::string_view argument, const std::string& got, const std::string& expected) {
+  throw InvalidArgument(std::string(argument), str("sepconv: invalid `", argument, "`: got ", got,
+                                                   "; expected ", expected));
+}
+
+std::string shape_string(const ConstTensorView& view) {
+  return shape_string(view.shape, view.rank);
+}
+
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view argument) {
+  std::int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) {
+    fail(argument, str(a, " * ", b), "sizes whose product fits in 64 bits");
+  }
+  return r;
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view argument) {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) {
+    fail(argument, str(a, " + ", b), "sizes whose sum fits in 64 bits");
+  }
+  return r;
+}
+
+ByteRange byte_range(const ConstTensorView& view) {
+  if (view.data == nullptr || view.numel() == 0) return {};
+  std::int64_t last = 0;
+  for (int i = 0; i < view.rank; ++i) last += (view.shape[i] - 1) * view.strides[i];
+  const auto begin = reinterpret_cast<std::uintptr_t>(view.data);
+  const auto size = static_cast<std::uintptr_t>(dtype_size(view.dtype));
+  return {begin, begin + static_cast<std::uintptr_t>(last) * size + size};
+}
+
+void check_view(std::string_view argument, const ConstTensorView& view, DType dtype, int rank) {
+  if (view.rank != rank) {
+    fail(argument, str("a view of rank ", view.rank, " ", shape_string(view)),
+         str("rank ", rank));
+  }
+  if (view.dtype != dtype) {
+    fail(argument, str("dtype ", to_string(view.dtype)),
+         str("dtype ", to_string(dtype), " (the layer's storage type)"));
+  }
+  std::int64_t numel = 1;
+  std::int64_t last = 0;
+  for (int i = 0; i < rank; ++i) {
+    if (view.shape[i] < 0) {
+      fail(argument, str("shape ", shape_string(view)), "non-negative extents");
+    }
+    if (view.strides[i] < 0) {
+      fail(argument, str("strides ", shape_string(view.strides, rank)), "non-negative strides");
+    }
+    numel = checked_mul(numel, view.shape[i], argument);
+    if (view.shape[i] > 0) {
+      last = checked_add(last, checked_mul(view.shape[i] - 1, view.strides[i], argument),
+                         argument);
+    }
+  }
+  checked_mul(checked_add(last, 1, argument), static_cast<std::int64_t>(dtype_size(dtype)),
+              argument);
+  if (numel > 0 && view.data == nullptr) {
+    fail(argument, str("a null pointer with shape ", shape_string(view)),
+         "a valid pointer for a view with elements");
+  }
+}
+
+void check_shape(std::string_view argument, const ConstTensorView& view,
+                 const std::array<std::int64_t, 3>& expected, int rank,
+                 std::string_view expected_meaning) {
+  for (int i = 0; i < rank; ++i) {
+    if (view.shape[i] != expected[i]) {
+      fail(argument, str("shape ", shape_string(view)),
+           str(shape_string(expected, rank), " ", expected_meaning));
+    }
+  }
+}
+
+bool elements_are_distinct(const ConstTensorView& view) {
+  // Sort the axes with more than one element by stride; the view is one-to-one when each stride
+  // exceeds the largest offset reachable with the smaller axes.
+  std::vector<int> axes;
+  for (int i = 0; i < view.rank; ++i) {
+    if (view.shape[i] > 1) axes.push_back(i);
+  }
+  std::sort(axes.begin(), axes.end(),
+            [&](int a, int b) { return view.strides[a] < view.strides[b]; });
+  std::int64_t reach = 0;  // largest offset reachable with the axes seen so far
+  for (int i : axes) {
+    if (view.strides[i] <= reach) return false;
+    reach += view.strides[i] * (view.shape[i] - 1);
+  }
+  return true;
+}
+
+double load_element(const void* base, DType dtype, std::int64_t offset) {
+  switch (dtype) {
+    case DType::f32:
+      return static_cast<const float*>(base)[offset];
+    case DType::f16:
+      return static_cast<double>(__half2float(static_cast<const __half*>(base)[offset]));
+    case DType::bf16:
+      return static_cast<double>(
+          __bfloat162float(static_cast<const __nv_bfloat16*>(base)[offset]));
+  }
+  return 0;
+}
+
+void store_element(void* base, DType dtype, std::int64_t offset, double value) {
+  switch (dtype) {
+    case DType::f32:
+      static_cast<float*>(base)[offset] = static_cast<float>(value);
+      return;
+    case DType::f16:
+      static_cast<__half*>(base)[offset] = __double2half(value);
+      return;
+    case DType::bf16:
+      static_cast<__nv_bfloat16*>(base)[offset] = __double2bfloat16(value);
+      return;
+  }
+}
+
+double round_to(DType dtype, double value) {
+  unsigned char buffer[8];
+  store_element(buffer, dtype, 0, value);
+  return load_element(buffer, dtype, 0);
+}
+
+}  // namespace detail
+}  // namespace sepconv

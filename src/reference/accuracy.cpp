@@ -1,0 +1,236 @@
+#include "sepconv/accuracy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "detail/checks.h"
+
+namespace sepconv::accuracy {
+
+double storage_roundoff(DType dtype) noexcept {
+  switch (dtype) {
+    case DType::f32: return std::ldexp(1.0, -24);
+    case DType::f16: return std::ldexp(1.0, -11);
+    case DType::bf16: return std::ldexp(1.0, -8);
+  }
+  return 0;
+}
+
+double unit_roundoff(DType dtype, MathMode mode) noexcept {
+  if (dtype == DType::f32 && mode == MathMode::tf32) return std::ldexp(1.0, -11);
+  return storage_roundoff(dtype);
+}
+
+double unit_roundoff(const Precision& p) noexcept {
+  return unit_roundoff(p.float32_intermediate ? DType::f32 : p.dtype, p.math);
+}
+
+std::int64_t reduction_length(const LayerConfig& config, std::int64_t in_channels) {
+  return config.kernel_size + in_channels * config.depth_multiplier;
+}
+
+double tolerance(DType dtype, MathMode mode, std::int64_t n) noexcept {
+  return tolerance(Precision{dtype, mode, false}, n);
+}
+
+double tolerance(const Precision& p, std::int64_t n) noexcept {
+  return kToleranceFactor * static_cast<double>(n) * unit_roundoff(p);
+}
+
+namespace {
+
+// The one interior minimum of the non-monotone activations (golden-section search in float64;
+// the value there is flat to second order, so these digits are plenty).
+constexpr double kGeluMin = -0.7517915159669517;
+constexpr double kSiluMin = -1.2784645355049555;
+constexpr double kMishMin = -1.1924311818572093;
+constexpr double kHardSiluMin = -1.5;
+
+double interior_minimum(Activation a) {
+  switch (a) {
+    case Activation::gelu: return kGeluMin;
+    case Activation::silu: return kSiluMin;
+    case Activation::mish: return kMishMin;
+    case Activation::hard_silu: return kHardSiluMin;
+    default: return NAN;  // non-decreasing
+  }
+}
+
+}  // namespace
+
+Interval activation_range(Activation a, double lo, double hi) {
+  const double f_lo = reference::activation(a, lo);
+  const double f_hi = reference::activation(a, hi);
+  Interval r{std::min(f_lo, f_hi), std::max(f_lo, f_hi)};
+  const double c = interior_minimum(a);
+  if (c > lo && c < hi) r.lo = std::min(r.lo, reference::activation(a, c));
+  return r;
+}
+
+double evaluation_scale(Activation a, double z) {
+  const double f = std::fabs(reference::activation(a, z));
+  switch (a) {
+    case Activation::tanh_shrink: return std::fabs(z) + std::fabs(std::tanh(z));
+    case Activation::gelu:
+    case Activation::silu:
+    case Activation::mish:
+    case Activation::hard_silu: return std::max(f, std::fabs(z));
+    case Activation::squareplus: return std::fabs(z) + std::sqrt(z * z + 4);
+    case Activation::log_sigmoid:
+    case Activation::softplus: return f + std::fabs(z);
+    default: return f;
+  }
+}
+
+std::string Report::summary() const {
+  std::string s = detail::str(checked, " checked, ", failures, " outside the bound (", nan_count,
+                              " NaN), worst |err|/allowed ", worst_ratio,
+                              ", normwise relative error ", normwise_error);
+  if (!first_failures.empty()) s += "\n" + first_failures;
+  return s;
+}
+
+namespace {
+
+// Largest finite value of a storage type.
+double max_finite(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return std::numeric_limits<float>::max();
+    case DType::f16: return 65504.0;
+    case DType::bf16: return 3.3895313892515355e38;
+  }
+  return 0;
+}
+
+// The output's own rounding and a few float32 units of the evaluation: CUDA's expf, tanhf and
+// erff are within 2 ulps, log1pf within 1 and sqrtf exact, so 8 ulps of the evaluation scale cover
+// the longest composition (mish: softplus, tanh, product); the smallest normal of the output
+// dtype covers results that underflow.
+double rounding_slack(DType out, double value, double scale) {
+  const double tiny = out == DType::f16 ? std::ldexp(1.0, -14) : std::ldexp(1.0, -126);
+  return storage_roundoff(out) * std::fabs(value) + 8 * std::ldexp(1.0, -24) * scale + tiny;
+}
+
+struct Checker {
+  Report report;
+  double err2 = 0;
+  double ref2 = 0;
+
+  // `where` describes the element; it is only called for a failure.
+  template <class Where>
+  void check(double got, double ref, double lo, double hi, const Where& where) {
+    ++report.checked;
+    if (std::isnan(got)) {
+      ++report.nan_count;
+      failure(INFINITY, got, lo, hi, where);
+      return;
+    }
+    if (std::isfinite(got)) {
+      err2 += (got - ref) * (got - ref);
+      ref2 += ref * ref;
+    }
+    // The error against the room the bound leaves on its side of the reference.
+    const double room = got >= ref ? hi - ref : ref - lo;
+    const double ratio = got == ref ? 0.0 : room > 0 ? std::fabs(got - ref) / room : INFINITY;
+    report.worst_ratio = std::max(report.worst_ratio, ratio);
+    if (!(got >= lo && got <= hi)) failure(ratio, got, lo, hi, where);
+  }
+
+  template <class Where>
+  void failure(double ratio, double got, double lo, double hi, const Where& where) {
+    if (++report.failures <= 5) {
+      report.first_failures += detail::str("  ", where(), ": got ", got, ", allowed [", lo, ", ",
+                                           hi, "] (|err|/allowed ", ratio, ")\n");
+    }
+  }
+};
+
+}  // namespace
+
+Report compare(const LayerConfig& config, std::int64_t in_channels, DType dtype, MathMode mode,
+               const reference::Detail& ref, ConstTensorView y) {
+  return compare(config, in_channels, Precision{dtype, mode, false}, ref, y);
+}
+
+Report compare(const LayerConfig& config, std::int64_t in_channels, const Precision& precision,
+               const reference::Detail& ref, ConstTensorView y) {
+  const double tol = tolerance(precision, reduction_length(config, in_channels));
+  const auto& w = ref.window;
+  const bool last = ref.data_format == DataFormat::channels_last;
+  const std::int64_t rows = last ? w.batch_count * w.time_count : w.batch_count * ref.filters;
+  const std::int64_t row_length = last ? ref.filters : w.time_count;
+  const DType out = y.dtype;
+  const double overflow = max_finite(out);
+  Checker checker;
+
+  for (std::int64_t r = 0; r < rows; ++r) {
+    // Row r of the window and the element positions along it.
+    const std::int64_t b = last ? r / w.time_count : r / ref.filters;
+    auto position = [&](std::int64_t i, std::int64_t* t, std::int64_t* f) {
+      *t = last ? r % w.time_count : i;
+      *f = last ? i : r % ref.filters;
+    };
+    double max_e = 0;
+    double max_z = -INFINITY;
+    for (std::int64_t i = 0; i < row_length; ++i) {
+      std::int64_t t = 0;
+      std::int64_t f = 0;
+      position(i, &t, &f);
+      max_e = std::max(max_e, tol * ref.magnitude[ref.index(b, t, f)]);
+      max_z = std::max(max_z, ref.preactivation[ref.index(b, t, f)]);
+    }
+    for (std::int64_t i = 0; i < row_length; ++i) {
+      std::int64_t t = 0;
+      std::int64_t f = 0;
+      position(i, &t, &f);
+      const std::int64_t k = ref.index(b, t, f);
+      const double z = ref.preactivation[k];
+      const double e = tol * ref.magnitude[k];
+      const double want = ref.output[k];
+      const std::int64_t gb = w.batch_begin + b;
+      const std::int64_t gt = w.time_begin + t;
+      const double got = detail::load_element(
+          y.data, y.dtype, last ? y.offset(gb, gt, f) : y.offset(gb, f, gt));
+      auto where = [&] {
+        return detail::str("(b=", gb, ", t=", gt, ", f=", f, ") z_ref=", z, " S=",
+                           ref.magnitude[k], " e=", e);
+      };
+      double lo = 0;
+      double hi = 0;
+      if (config.activation == Activation::softmax) {
+        const double spread = want * std::expm1(e + max_e);
+        const double slack = rounding_slack(out, want, want);
+        lo = want - spread - slack;
+        hi = want + spread + slack;
+      } else if (config.activation == Activation::log_softmax) {
+        const double slack =
+            rounding_slack(out, want, std::fabs(want) + std::fabs(z) + std::fabs(max_z));
+        lo = want - (e + max_e) - slack;
+        hi = want + (e + max_e) + slack;
+      } else {
+        const Interval range = activation_range(config.activation, z - e, z + e);
+        const double scale =
+            std::max(evaluation_scale(config.activation, z - e),
+                     evaluation_scale(config.activation, z + e));
+        const double slack =
+            rounding_slack(out, std::max(std::fabs(range.lo), std::fabs(range.hi)), scale);
+        lo = range.lo - slack;
+        hi = range.hi + slack;
+      }
+      if (std::isinf(got) && std::fabs(want) > overflow) {
+        // The reference overflows the output type too: an infinity of the right sign is right.
+        if ((got > 0) == (want > 0)) {
+          ++checker.report.checked;
+          continue;
+        }
+      }
+      checker.check(got, want, lo, hi, where);
+    }
+  }
+  checker.report.normwise_error = checker.ref2 > 0 ? std::sqrt(checker.err2 / checker.ref2)
+                                                   : std::sqrt(checker.err2);
+  return checker.report;
+}
+
+}  // namespace sepconv::accuracy
