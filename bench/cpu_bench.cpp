@@ -3,7 +3,7 @@
 #include <chrono>
 #include <random>
 
-#include "detail/checks.h"
+#include "detail/elements.h"
 #include "sepconv/reference.h"
 
 namespace sepconv::bench {

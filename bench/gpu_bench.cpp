@@ -19,7 +19,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 #include "kernels/depthwise/depthwise_fwd.h"
 #include "runtime/device.h"
 #include "kernels/epilogue/epilogue.h"
@@ -31,7 +31,6 @@
 namespace sepconv::bench {
 namespace {
 
-using detail::DeviceBuffer;
 using nlohmann::ordered_json;
 
 constexpr int kDevice = 0;
@@ -259,11 +258,8 @@ Ceilings measure_ceilings(Env& env, ordered_json& info) {
 detail::PlanRequest plan_request(const Shape& s, DataFormat format, const Mode& mode) {
   detail::PlanRequest r;
   r.config = s.config(format);
-  r.dtype = mode.dtype;
-  r.math = mode.math;
-  r.batch = s.batch;
-  r.length = s.length;
-  r.in_channels = s.channels;
+  r.precision = Precision{mode.dtype, mode.math};
+  r.shape = detail::problem_shape(r.config, s.batch, s.length, s.channels);
   const auto xs = input_shape(r.config, s.batch, s.length, s.channels);
   const auto ys = output_shape(r.config, s.batch, s.length);
   for (int i = 0; i < 3; ++i) {  // contiguous views, cudaMalloc'd (256-byte aligned)
@@ -340,9 +336,9 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
     };
 
     // D has the layer's dtype (no float32 intermediate is requested here).
-    const detail::DepthwisePlan& dp = plan.depthwise;
+    const detail::DepthwisePlan& dp = plan.depthwise();
     const DType dt = dp.d_dtype;
-    const std::int64_t d_count = plan.d_bytes / static_cast<std::int64_t>(dtype_size(dt));
+    const std::int64_t d_count = plan.bytes(detail::Buffer::d) / static_cast<std::int64_t>(dtype_size(dt));
     record(Stage::depthwise, [&](Row& row) {
       const DeviceBuffer d = env.filled(dt, d_count, kNaN, kNaN);  // poisoned
       detail::DepthwiseArgs args;
@@ -364,22 +360,22 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
     });
 
     record(Stage::pointwise, [&](Row& row) {
-      const int d_copies = rotation_copies(static_cast<double>(plan.d_bytes), env.l2_bytes);
+      const int d_copies = rotation_copies(static_cast<double>(plan.bytes(detail::Buffer::d)), env.l2_bytes);
       std::vector<DeviceBuffer> d;
       for (int i = 0; i < d_copies; ++i) d.push_back(env.filled(dt, d_count, -1, 1));
-      detail::LtMatmul lt(plan.gemm);
+      detail::LtMatmul lt(plan.gemm());
       lt.choose_algorithm(env.handle, kGemmWorkspace);
       if (lt.has_bias()) lt.set_bias_pointer(bias.data());
       const DeviceBuffer workspace(lt.workspace_size());
-      const bool after = plan.epilogue.elementwise || plan.epilogue.row_reduction;
+      const bool after = plan.has_epilogue();
       poison_y();
       row.copies = d_copies;
       row.timing = env.time([&](int i) {
         const void* di = d[static_cast<std::size_t>(i % d_copies)].data();
-        lt.run(env.handle, plan.gemm.a_is_weights ? pw.data() : di,
-               plan.gemm.a_is_weights ? di : pw.data(), y.data(), workspace.data(),
+        lt.run(env.handle, plan.gemm().a_is_weights ? pw.data() : di,
+               plan.gemm().a_is_weights ? di : pw.data(), y.data(), workspace.data(),
                workspace.bytes(), stream);
-        if (after) detail::launch_epilogue(plan.epilogue, y.data(), nullptr, bias.data(), stream);
+        if (after) detail::launch_epilogue(plan.epilogue(), y.data(), nullptr, bias.data(), stream);
       });
       row.outputs_finite = y_finite();
     });

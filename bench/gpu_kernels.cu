@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 #include "kernels/common.cuh"
 #include "runtime/device.h"
 #include "gpu_kernels.h"
@@ -116,7 +116,7 @@ void fill_uniform(void* data, DType dtype, std::int64_t count, std::uint64_t see
 std::int64_t count_nonfinite(const void* data, DType dtype, std::int64_t rows, std::int64_t cols,
                              std::int64_t ld, cudaStream_t stream) {
   if (rows <= 0 || cols <= 0) return 0;
-  detail::DeviceBuffer counter(sizeof(unsigned long long));
+  DeviceBuffer counter(sizeof(unsigned long long));
   auto* count = static_cast<unsigned long long*>(counter.data());
   SEPCONV_CUDA_TRY(cudaMemsetAsync(count, 0, sizeof(unsigned long long), stream));
   with_type(dtype, [&](auto tag) {

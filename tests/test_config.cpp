@@ -1,4 +1,4 @@
-// LayerConfig, string parsing and the shape arithmetic of SPEC.md decision 3 / section 3.
+// LayerConfig, string parsing and the shape arithmetic of docs/semantics.md ("Output length and padding").
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -44,7 +44,7 @@ TEST(Geometry, ValidLength) {
   EXPECT_EQ(g.pad.right, 0);
 }
 
-// SPEC.md decision 3: written as floor((L-effk)/s)+1 with truncating division, L = effk-1 and
+// docs/semantics.md, "Traps we test": written as floor((L-effk)/s)+1 with truncating division, L = effk-1 and
 // s = 2 would give 1. It is an error.
 TEST(Geometry, ValidLengthOneShortIsAnErrorNotOne) {
   const auto msg = expect_invalid("length", [] { (void)output_length(make(5, 2, 1, Padding::valid), 4); });
@@ -61,7 +61,7 @@ TEST(Geometry, ZeroLengthIsAnErrorForEveryPadding) {
 }
 
 TEST(Geometry, SameMatchesTensorFlowExamples) {
-  // The examples of SPEC.md section 3.
+  // The examples of docs/semantics.md ("Output length and padding").
   auto g = geometry(make(3, 3, 1, Padding::same), 12);
   EXPECT_EQ(g.out_length, 4);
   EXPECT_EQ(g.pad.left, 0);

@@ -1,4 +1,4 @@
-// The CPU reference: hand-computed exact cases and the invariants of SPEC.md.
+// The CPU reference: hand-computed exact cases and the invariants of docs/semantics.md.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -56,7 +56,7 @@ TEST(ReferenceExact, SameDilation2) {
   EXPECT_EQ(run_single_channel(Padding::same, 1, 2), (V{620, 840, 1062, 84, 106}));
 }
 
-// The intermediate channel is q = c*M + m (SPEC.md section 1): with q = m*C + c this gives 40803.
+// The intermediate channel is q = c*M + m (docs/semantics.md, "Weights and their layouts"): with q = m*C + c this gives 40803.
 TEST(ReferenceExact, IntermediateChannelOrder) {
   LayerConfig c;
   c.filters = 1;
@@ -212,7 +212,7 @@ TEST(ReferenceInvariants, CausalOutputsNeverSeeTheFuture) {
   }
 }
 
-// SPEC.md section 2: the layer equals one plain conv1d with W[j,c,f] = sum_m dw[j,c,m] *
+// docs/semantics.md, "The forward pass": the layer equals one plain conv1d with W[j,c,f] = sum_m dw[j,c,m] *
 // pw[c*M+m,f].
 TEST(ReferenceInvariants, ComposedKernelIdentity) {
   std::mt19937_64 rng(12);

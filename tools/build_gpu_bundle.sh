@@ -3,7 +3,7 @@
 # when its target exists, built Release for sm_90 with GoogleTest, the CUDA runtime and libstdc++
 # linked statically, copied into the ignored folder .gpu-bundle/ with RUNPATHs of $ORIGIN plus the
 # CUDA library folders of the GPU machine. cuBLASLt is not bundled: the GPU machine has it.
-# tools/device_check.sh then runs the bundle there, building nothing (README "GPU check").
+# tools/device_check.sh then runs the bundle there, building nothing (docs/gpu-check.md).
 #
 #   tools/build_gpu_bundle.sh
 #

@@ -68,7 +68,7 @@ done
 #               each) under their own timeouts; about 3 s on a healthy machine.
 #   parity 80   ~1,200 small forwards (golden, random, activation, shape and path groups) checked
 #               against the float64 host reference on 16 threads, which is the bottleneck: the
-#               README estimates under 60 s on an H100; a third more for the first measured run.
+#               docs/gpu-check.md estimates under 60 s on an H100; a third more for the first measured run.
 #   huge 45     two tests, each: x of 2^24 x 130 float32 (8.7 GB) generated on the device and y
 #               scanned for NaN there (~20 GB of traffic, ~10 ms); the forward moves ~35 GB on the
 #               device (~10 ms); 7 sampled windows through the host reference (~1 s): ~2 s each,

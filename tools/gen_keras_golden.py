@@ -23,12 +23,12 @@ writes).  Two frameworks are used, both CPU-only, in ONE virtual environment:
   says ``channels_first``.
 
 Every forward case is checked against an independent float64 NumPy
-implementation written from ``shared/SPEC.md`` sections 2-3 and 7 (padding
+implementation written from ``docs/semantics.md`` (padding
 arithmetic, intermediate channel ``q = c*M + m``, bias then activation, softmax
 along the last axis).  The tolerance is 1e-5 times the sum of the absolute
 values of all terms of each output (times the activation's Lipschitz bound);
 the script stops with an error if any output disagrees, so a Keras activation
-that does not match SPEC.md's formula makes generation fail loudly.  It also
+that does not match docs/semantics.md's formula makes generation fail loudly.  It also
 checks that the data set would catch typical mistakes ("mutants": ``q = m*C +
 c``, the odd "same" pad on the left, causal treated as same, the approximate
 gelu, tf.keras's hard_sigmoid for Keras 3's, ...) and that the required
@@ -144,7 +144,7 @@ def ensure_venv_and_reexec(args, argv):
 
 
 # --------------------------------------------------------------------------
-# Activations: SPEC.md formulas in float64 (independent of Keras)
+# Activations: docs/semantics.md formulas in float64 (independent of Keras)
 # --------------------------------------------------------------------------
 
 def _np():
@@ -189,7 +189,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def ref_activation(name, x):
-    """SPEC.md section 7 / decision 4 formula for sepconv activation `name`."""
+    """docs/semantics.md formula for sepconv activation `name`."""
     np = _np()
     f = {
         "linear": lambda v: v,
@@ -291,7 +291,7 @@ def sepconv_act_name(framework, act):
 
 
 # --------------------------------------------------------------------------
-# Reference forward pass (SPEC.md sections 2-3), float64
+# Reference forward pass (docs/semantics.md), float64
 # --------------------------------------------------------------------------
 
 def out_geometry(L, k, s, d, padding):
@@ -1084,7 +1084,7 @@ Versions used for this data (seed {seed}, {created}):
   `notes` say so.  (softmax/log_softmax are never used in such cases.)
 
 Every forward case was checked against an independent float64 NumPy
-implementation of `shared/SPEC.md` sections 2-3 and 7: the largest difference,
+implementation of `docs/semantics.md` (forward, padding, activations): the largest difference,
 relative to the sum of the absolute values of an output's terms, was
 {max_rel:.2e} (bound 1e-5, scaled by the activation's slope).  A test of sepconv
 in float32 should allow about 1e-5 * sum|terms| (times the activation's slope)
@@ -1274,7 +1274,7 @@ def keras3_causal_message(fwx):
     except Exception as e:  # noqa: BLE001 - recorded as is
         return f"{type(e).__name__}: {ANSI.sub('', str(e))}"
     raise SystemExit("Keras 3 SeparableConv1D accepted padding='causal': "
-                     "update the generator and SPEC.md")
+                     "update the generator and docs/semantics.md")
 
 
 def write_manifest(out, args, fwx, cases):

@@ -1,4 +1,5 @@
-// sepconv — what "matches the reference" means: the condition-aware bound of DESIGN.md.
+// sepconv — what "matches the reference" means: the condition-aware bound
+// (docs/accuracy.md explains it).
 //
 // Elementwise relative error fails on outputs near zero, and a fixed absolute tolerance is blind
 // to scale, so each pre-activation output z is allowed the error e = tol * S, where S (returned by
@@ -76,7 +77,7 @@ struct Report {
 
 /// Compares the outputs `y` (a host view of the whole output tensor, any dtype) inside the
 /// reference window with `ref`, for a layer computed in `dtype` / `mode` with `in_channels` input
-/// channels. Rules (DESIGN.md "Accuracy"): e = tolerance * S per element; elementwise activations
+/// channels. Rules (docs/accuracy.md): e = tolerance * S per element; elementwise activations
 /// must land in activation_range(z_ref -+ e) widened by the output's rounding (one unit of y's
 /// dtype) and 8 float32 units of the evaluation scale; softmax p within p_ref * expm1(e_i + max_j
 /// e_j), log_softmax within e_i + max_j e_j, plus output rounding; NaN never passes; an infinite

@@ -37,7 +37,7 @@ struct PaddingAmounts {
   std::int64_t right = 0;
 };
 
-/// The shape arithmetic of one call: SPEC.md decision 3 and section 3, in 64-bit integers.
+/// The shape arithmetic of one call: docs/semantics.md, "Output length and padding", in 64-bit integers.
 struct Geometry {
   std::int64_t effective_kernel = 0;  ///< d*(k-1)+1
   std::int64_t out_length = 0;        ///< Lout

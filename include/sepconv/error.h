@@ -24,6 +24,9 @@ class SEPCONV_EXPORT Error : public std::runtime_error {
 class SEPCONV_EXPORT InvalidArgument : public Error {
  public:
   InvalidArgument(std::string argument, const std::string& message);
+  /// The message in sepconv's one format: "sepconv: invalid `argument`: got <got>; expected
+  /// <expected>".
+  InvalidArgument(std::string argument, const std::string& got, const std::string& expected);
   /// The name of the offending argument as the Keras layer spells it (`filters`, `kernel_size`,
   /// `padding`, ...) or the sepconv parameter name (`x`, `y`, `depthwise`, `window`, ...).
   [[nodiscard]] const std::string& argument() const noexcept { return argument_; }

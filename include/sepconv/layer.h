@@ -54,6 +54,37 @@ struct ContextOptions {
 };
 
 class SeparableConv1D;
+namespace detail {
+struct ContextAccess;
+}
+
+/// Throws CudaError naming `call` and the status when `status` is not cudaSuccess: the library's
+/// way of reporting CUDA failures, for applications that want the same.
+SEPCONV_EXPORT void cuda_check(cudaError_t status, const char* call);
+
+/// Device memory (cudaMalloc / cudaFree) on one device: RAII, move-only; freeing never throws.
+class SEPCONV_EXPORT DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  /// Allocates `bytes` on `device` (-1: the calling thread's current device; nothing for 0 bytes),
+  /// leaving the current device as it was. Throws CudaError.
+  explicit DeviceBuffer(std::size_t bytes, int device = -1);
+  ~DeviceBuffer() { release(); }
+  DeviceBuffer(DeviceBuffer&& other) noexcept;
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  [[nodiscard]] void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+  [[nodiscard]] int device() const noexcept { return device_; }
+  /// Frees the memory now (cudaFree waits for the device's work).
+  void release() noexcept;
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  int device_ = -1;
+};
 
 /// One CUDA device: its cuBLASLt handle, the plan cache and (after `reserve`) a workspace.
 /// Constructing it makes no change to the calling thread's current device.
@@ -77,32 +108,19 @@ class SEPCONV_EXPORT Context {
   /// A short description of the device.
   [[nodiscard]] std::string describe() const;
 
-  struct Impl;
-  /// Internal.
-  [[nodiscard]] Impl& impl() const noexcept { return *impl_; }
-
  private:
+  friend struct detail::ContextAccess;
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-/// Owned device memory for a forward's workspace (RAII).
-class SEPCONV_EXPORT Workspace {
+/// A forward's workspace: device memory of a context's device (any 256-byte aligned device
+/// memory of that device serves as well).
+class SEPCONV_EXPORT Workspace : public DeviceBuffer {
  public:
   Workspace() = default;
   /// Allocates `bytes` on the context's device. Throws CudaError.
   Workspace(const Context& context, std::size_t bytes);
-  ~Workspace();
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  Workspace(Workspace&& other) noexcept;
-  Workspace& operator=(Workspace&& other) noexcept;
-  [[nodiscard]] void* data() const noexcept { return data_; }
-  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
-
- private:
-  void* data_ = nullptr;
-  std::size_t bytes_ = 0;
-  int device_ = 0;
 };
 
 /// Keras SeparableConv1D on the GPU. Weights live on the context's device.
@@ -153,11 +171,8 @@ class SEPCONV_EXPORT SeparableConv1D {
   [[nodiscard]] const Precision& precision() const noexcept;
   [[nodiscard]] Context& context() const noexcept;
 
-  struct Impl;
-  /// Internal.
-  [[nodiscard]] Impl& impl() const noexcept { return *impl_; }
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

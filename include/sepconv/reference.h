@@ -1,6 +1,6 @@
 // sepconv — the CPU reference implementation.
 //
-// A deliberately simple implementation written straight from SPEC.md, accumulating in float64.
+// A deliberately simple implementation written straight from docs/semantics.md, accumulating in float64.
 // It is the CPU fallback and the yardstick every other path (the GPU kernels, the CPU emulator of
 // their tile code, the descriptor-driven GEMM) is checked against; it is itself checked against
 // outputs of real Keras. All views must be host memory. Functions are reentrant.
@@ -72,7 +72,7 @@ struct Intermediate {
 [[nodiscard]] SEPCONV_EXPORT Intermediate depthwise(const LayerConfig& config, ConstTensorView x,
                                      ConstTensorView depthwise_weights, const Window& window = {});
 
-/// An elementwise activation in float64, written from SPEC.md section 7. Throws `InvalidArgument`
+/// An elementwise activation in float64, written from docs/semantics.md ("Activations"). Throws `InvalidArgument`
 /// ("activation") for softmax and log_softmax, which are not elementwise.
 [[nodiscard]] SEPCONV_EXPORT double activation(Activation activation, double z);
 

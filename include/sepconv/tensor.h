@@ -50,6 +50,14 @@ struct BasicTensorView {
                                     std::int64_t i2 = 0) const noexcept {
     return i0 * strides[0] + i1 * strides[1] + i2 * strides[2];
   }
+  /// Bytes from `data` to the end of the last element: what a copy of the view's memory (with
+  /// whatever lies between its elements) spans; 0 without elements.
+  [[nodiscard]] std::int64_t span_bytes() const noexcept {
+    if (numel() == 0) return 0;
+    std::int64_t last = 0;
+    for (int i = 0; i < rank; ++i) last += (shape[i] - 1) * strides[i];
+    return (last + 1) * static_cast<std::int64_t>(dtype_size(dtype));
+  }
 
   /// A read-only view of the same tensor (mutable views only: a conversion of the read-only view
   /// to itself would never be called, which nvcc reports as an error under -Werror).
@@ -88,5 +96,16 @@ using ConstTensorView = BasicTensorView<const void*>;
 [[nodiscard]] SEPCONV_EXPORT ConstTensorView strided_view(const void* data, DType dtype,
                                            std::initializer_list<std::int64_t> shape,
                                            std::initializer_list<std::int64_t> strides);
+
+/// Element (i0, i1, i2) of a view of host memory, of any dtype, as double.
+[[nodiscard]] SEPCONV_EXPORT double element(const ConstTensorView& view, std::int64_t i0,
+                                            std::int64_t i1 = 0, std::int64_t i2 = 0);
+/// Sets element (i0, i1, i2) of a view of host memory to `value` rounded to the view's dtype
+/// (round to nearest even).
+SEPCONV_EXPORT void set_element(const TensorView& view, std::int64_t i0, std::int64_t i1,
+                                std::int64_t i2, double value);
+/// Copies a view of host memory into another of the same shape, converting between dtypes
+/// (round to nearest even; any strides). Throws InvalidArgument ("to") when the shapes differ.
+SEPCONV_EXPORT void convert(const ConstTensorView& from, const TensorView& to);
 
 }  // namespace sepconv

@@ -47,7 +47,7 @@ enum class Padding : std::uint8_t { valid, same, causal };
 /// steps).
 enum class DataFormat : std::uint8_t { channels_last, channels_first };
 
-/// Keras string activations (SPEC.md decision 4), applied after the bias. `gelu` is the exact erf
+/// Keras string activations (docs/semantics.md, "Activations"), applied after the bias. `gelu` is the exact erf
 /// form; `hard_sigmoid` is Keras 3's relu6(x+3)/6 and `hard_sigmoid_tf_keras` is tf.keras 2.x's
 /// clip(0.2x+0.5, 0, 1). `softmax` and `log_softmax` reduce along the last axis of the output (the
 /// time axis for channels_first), as Keras does. "swish" and "hard_swish" parse to `silu` and

@@ -4,7 +4,9 @@
 #include <limits>
 #include <utility>
 
-#include "detail/checks.h"
+#include "detail/message.h"
+#include "detail/checked_math.h"
+#include "detail/views.h"
 
 namespace sepconv {
 
@@ -25,6 +27,11 @@ struct Axes {
 Axes axes_of(DataFormat format) {
   return format == DataFormat::channels_last ? Axes{1, 2} : Axes{2, 1};
 }
+
+// The output length and padding of a validated config (the arithmetic of `geometry`).
+Geometry geometry_of(const LayerConfig& c, std::int64_t length);
+// The weight checks of a validated config.
+void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, const Weights& w);
 
 }  // namespace
 
@@ -53,8 +60,15 @@ std::int64_t effective_kernel_size(const LayerConfig& c) {
 }
 
 Geometry geometry(const LayerConfig& c, std::int64_t length) {
+  validate(c);
+  return geometry_of(c, length);
+}
+
+namespace {
+
+Geometry geometry_of(const LayerConfig& c, std::int64_t length) {
   Geometry g;
-  g.effective_kernel = effective_kernel_size(c);
+  g.effective_kernel = c.dilation_rate * (c.kernel_size - 1) + 1;
   if (length <= 0) fail("length", str(length, " steps"), "at least 1 input step");
   const std::int64_t s = c.strides;
   switch (c.padding) {
@@ -84,6 +98,8 @@ Geometry geometry(const LayerConfig& c, std::int64_t length) {
   }
   return g;
 }
+
+}  // namespace
 
 std::int64_t output_length(const LayerConfig& c, std::int64_t length) {
   return geometry(c, length).out_length;
@@ -115,6 +131,12 @@ void validate(const Precision& p) {
 void validate_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels,
                       const Weights& w) {
   validate(c);
+  check_weights(c, dtype, in_channels, w);
+}
+
+namespace {
+
+void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, const Weights& w) {
   require_positive("in_channels", in_channels);
   const std::int64_t cm = detail::checked_mul(in_channels, c.depth_multiplier, "depth_multiplier");
   detail::check_view("depthwise", w.depthwise, dtype, 3);
@@ -135,9 +157,11 @@ void validate_weights(const LayerConfig& c, DType dtype, std::int64_t in_channel
   }
 }
 
+}  // namespace
+
 ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView x,
                               const Weights& w, TensorView y) {
-  validate(c);
+  validate(c);  // once: the rest of the call trusts the config
   const Axes axes = axes_of(c.data_format);
   const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
                                                                   : "(batch, channels, steps)";
@@ -159,10 +183,13 @@ ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView
                   detail::shape_string(x)),
          str("stride 1 on the contiguous last axis of a ", layout, " tensor"));
   }
-  p.geometry = geometry(c, p.length);
-  validate_weights(c, dtype, p.in_channels, w);
+  p.geometry = geometry_of(c, p.length);
+  check_weights(c, dtype, p.in_channels, w);
 
-  const auto expected = output_shape(c, p.batch, p.length);
+  const std::int64_t lout = p.geometry.out_length;
+  const auto expected = c.data_format == DataFormat::channels_last
+                            ? std::array<std::int64_t, 3>{p.batch, lout, c.filters}
+                            : std::array<std::int64_t, 3>{p.batch, c.filters, lout};
   detail::check_view("y", y, dtype, 3);
   detail::check_shape("y", y, expected, 3,
                       c.data_format == DataFormat::channels_last ? "= (batch, out_steps, filters)"

@@ -1,6 +1,7 @@
 #include "sepconv/tensor.h"
 
-#include "detail/checks.h"
+#include "detail/elements.h"
+#include "detail/message.h"
 
 namespace sepconv {
 namespace {
@@ -72,6 +73,28 @@ ConstTensorView strided_view(const void* data, DType dtype,
                              std::initializer_list<std::int64_t> shape,
                              std::initializer_list<std::int64_t> strides) {
   return make_view(data, dtype, shape, strides);
+}
+
+double element(const ConstTensorView& view, std::int64_t i0, std::int64_t i1, std::int64_t i2) {
+  return detail::load_element(view.data, view.dtype, view.offset(i0, i1, i2));
+}
+
+void set_element(const TensorView& view, std::int64_t i0, std::int64_t i1, std::int64_t i2,
+                 double value) {
+  detail::store_element(view.data, view.dtype, view.offset(i0, i1, i2), value);
+}
+
+void convert(const ConstTensorView& from, const TensorView& to) {
+  if (from.rank != to.rank || from.shape != to.shape) {
+    detail::fail("to", detail::str("a view of shape ", detail::shape_string(to)),
+                 detail::str("the shape of the view converted, ", detail::shape_string(from)));
+  }
+  const std::int64_t n0 = from.rank > 0 ? from.shape[0] : 1;
+  const std::int64_t n1 = from.rank > 1 ? from.shape[1] : 1;
+  const std::int64_t n2 = from.rank > 2 ? from.shape[2] : 1;
+  for (std::int64_t a = 0; a < n0; ++a)
+    for (std::int64_t b = 0; b < n1; ++b)
+      for (std::int64_t c = 0; c < n2; ++c) set_element(to, a, b, c, element(from, a, b, c));
 }
 
 }  // namespace sepconv

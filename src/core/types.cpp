@@ -4,7 +4,8 @@
 #include <cctype>
 #include <string>
 
-#include "detail/checks.h"
+#include "detail/activations.h"
+#include "detail/message.h"
 
 namespace sepconv {
 
@@ -38,16 +39,6 @@ std::string_view to_string(DataFormat data_format) noexcept {
 
 namespace {
 
-// Indexed by Activation; the canonical Keras names.
-constexpr std::array<std::string_view, kActivationCount> kActivationNames = {
-    "linear",      "relu",        "relu6",        "leaky_relu",  "elu",
-    "selu",        "softplus",    "softsign",     "silu",        "gelu",
-    "tanh",        "sigmoid",     "exponential",  "hard_sigmoid", "hard_sigmoid_tf_keras",
-    "hard_silu",   "mish",        "celu",         "squareplus",  "soft_shrink",
-    "hard_shrink", "tanh_shrink", "hard_tanh",    "sparse_plus", "sparse_sigmoid",
-    "log_sigmoid", "softmax",     "log_softmax",
-};
-
 std::string lower(std::string_view text) {
   std::string s(text);
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -60,7 +51,7 @@ std::string quoted(std::string_view text) { return detail::str('"', text, '"'); 
 
 std::string_view to_string(Activation activation) noexcept {
   const auto i = static_cast<std::size_t>(activation);
-  return i < kActivationNames.size() ? kActivationNames[i] : "?";
+  return i < detail::kActivations.size() ? detail::kActivations[i].name : "?";
 }
 
 Padding parse_padding(std::string_view text) {
@@ -79,8 +70,8 @@ DataFormat parse_data_format(std::string_view text) {
 }
 
 Activation parse_activation(std::string_view text) {
-  for (std::size_t i = 0; i < kActivationNames.size(); ++i) {
-    if (text == kActivationNames[i]) return static_cast<Activation>(i);
+  for (std::size_t i = 0; i < detail::kActivations.size(); ++i) {
+    if (text == detail::kActivations[i].name) return static_cast<Activation>(i);
   }
   if (text == "swish") return Activation::silu;
   if (text == "hard_swish") return Activation::hard_silu;
@@ -96,7 +87,7 @@ Activation parse_activation(std::string_view text) {
     detail::fail("activation", quoted(text), "a supported activation: sparsemax is not supported");
   }
   std::string names;
-  for (auto name : kActivationNames) names += detail::str(names.empty() ? "" : ", ", name);
+  for (const auto& a : detail::kActivations) names += detail::str(names.empty() ? "" : ", ", a.name);
   detail::fail("activation", quoted(text),
                detail::str("one of ", names, " (or the aliases swish, hard_swish)"));
 }

@@ -1,21 +1,38 @@
-// The elementwise Keras activations (SPEC.md section 7) as functors, one per `Activation`, each
-// templated over the compute type T (float in the kernels; float and double on the host), so the
-// epilogue kernel and its host emulation evaluate the very same expressions.
+// The activation table: one entry per Keras string activation, in one place. Everything that
+// depends on the activation reads it:
+//   name              the Keras spelling (parse_activation, to_string, the CLI, error messages);
+//   row_reduction     softmax / log_softmax reduce along y's last axis (the row kernel; never
+//                     split along that axis);
+//   gemm_relu         cuBLASLt's epilogue may apply it (RELU / RELU_BIAS): relu alone;
+//   apply<T>(x)       the kernels' form (float on the GPU; the host emulation runs the same code);
+//   reference(z)      float64, straight from the Keras definition (the CPU reference): kept apart
+//                     from the kernels' numerically careful forms so that each checks the other;
+//   interior_minimum  the one minimum inside the domain of a non-monotone activation, else NaN
+//                     (the accuracy rule evaluates f there when an interval straddles it);
+//   evaluation_scale  what the rounding of evaluating f(z) in float scales with (the accuracy
+//                     rule): |f(z)|, larger where the formula cancels;
+//   derivative        the backward pass's slot (f'(z), from z and f(z)): filled with the backward
+//                     pass.
+// Adding an activation is an enumerator in sepconv/types.h, one ActivationEntry here and its
+// tests; an enumerator without an entry does not compile (kActivationNames below).
 //
-// Forms are chosen for float: no overflow for large |x| (softplus, sigmoid, squareplus), no
-// cancellation where a stable form exists (expm1 for elu/selu/celu, (x+3)/6 for hard_sigmoid,
-// 2/(sqrt(x^2+4)-x) for squareplus at x < 0). gelu is the exact erf form, as Keras's string
-// activation is; never the tanh approximation. tanh_shrink keeps x - tanh x: its cancellation at
-// small |x| is what accuracy::evaluation_scale allows for.
-//
-// NaN propagates wherever the reference (std::max / std::min / std::clamp in float64) lets it.
-// softmax and log_softmax are row reductions, not functors: see epilogue_rows.cuh.
+// The kernels' forms are chosen for float: no overflow for large |x| (softplus, sigmoid,
+// squareplus), no cancellation where a stable form exists (expm1 for elu/selu/celu, (x+3)/6 for
+// hard_sigmoid, 2/(sqrt(x^2+4)-x) for squareplus at x < 0). gelu is the exact erf form, as Keras's
+// string activation is; never the tanh approximation. NaN propagates wherever the reference
+// (std::max / std::min / std::clamp in float64) lets it.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "detail/host_device.h"
-#include "detail/checks.h"
 #include "sepconv/types.h"
 
 namespace sepconv::detail {
@@ -41,7 +58,7 @@ SEPCONV_HOST_DEVICE inline double abs(double x) { return ::fabs(x); }
 }  // namespace math
 
 namespace act {
-// Building blocks several activations share.
+// Building blocks several kernel forms share.
 
 /// log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
 template <class T>
@@ -65,214 +82,360 @@ SEPCONV_HOST_DEVICE T hard_sigmoid(T x) {
 }
 }  // namespace act
 
-/// The functor of one elementwise activation: `ActivationFn<A>{}(x)` for T = float or double.
+/// The reference's building blocks, float64 and plain.
+namespace ref {
+inline double softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z))); }
+inline double sigmoid(double z) {
+  return z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
+}
+inline double hard_sigmoid(double z) { return z <= -3 ? 0.0 : z >= 3 ? 1.0 : z / 6 + 0.5; }
+}  // namespace ref
+
+/// The defaults of an elementwise entry.
+struct Elementwise {
+  static constexpr bool row_reduction = false;
+  static constexpr bool gemm_relu = false;
+  static constexpr double interior_minimum = std::numeric_limits<double>::quiet_NaN();
+  static double evaluation_scale(double /*z*/, double f) { return std::fabs(f); }
+};
+
+/// One entry per Activation (see the file comment); no primary definition.
 template <Activation A>
-struct ActivationFn;
+struct ActivationEntry;
 
 template <>
-struct ActivationFn<Activation::linear> {
+struct ActivationEntry<Activation::linear> : Elementwise {
+  static constexpr std::string_view name = "linear";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x; }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x; }
+  static double reference(double z) { return z; }
 };
 template <>
-struct ActivationFn<Activation::relu> {
+struct ActivationEntry<Activation::relu> : Elementwise {
+  static constexpr std::string_view name = "relu";
+  static constexpr bool gemm_relu = true;
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x < T(0) ? T(0) : x; }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x < T(0) ? T(0) : x; }
+  static double reference(double z) { return std::max(z, 0.0); }
 };
 template <>
-struct ActivationFn<Activation::relu6> {
+struct ActivationEntry<Activation::relu6> : Elementwise {
+  static constexpr std::string_view name = "relu6";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     const T r = x < T(0) ? T(0) : x;
     return T(6) < r ? T(6) : r;
   }
+  static double reference(double z) { return std::min(std::max(z, 0.0), 6.0); }
 };
 template <>
-struct ActivationFn<Activation::leaky_relu> {
+struct ActivationEntry<Activation::leaky_relu> : Elementwise {
+  static constexpr std::string_view name = "leaky_relu";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x >= T(0) ? x : T(0.2) * x; }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x >= T(0) ? x : T(0.2) * x; }
+  static double reference(double z) { return z >= 0 ? z : 0.2 * z; }
 };
 template <>
-struct ActivationFn<Activation::elu> {
+struct ActivationEntry<Activation::elu> : Elementwise {
+  static constexpr std::string_view name = "elu";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x > T(0) ? x : math::expm1(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x > T(0) ? x : math::expm1(x); }
+  static double reference(double z) { return z > 0 ? z : std::expm1(z); }
 };
 template <>
-struct ActivationFn<Activation::selu> {
+struct ActivationEntry<Activation::selu> : Elementwise {
+  static constexpr std::string_view name = "selu";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     const T scale = T(1.0507009873554804934193349852946);
     const T scale_alpha = T(1.7580993408473768599402175208123);  // scale * 1.67326324235437728...
     return x > T(0) ? scale * x : scale_alpha * math::expm1(x);
   }
-};
-template <>
-struct ActivationFn<Activation::softplus> {
-  template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return act::softplus(x); }
-};
-template <>
-struct ActivationFn<Activation::softsign> {
-  template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x / (T(1) + math::abs(x)); }
-};
-template <>
-struct ActivationFn<Activation::silu> {
-  template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x * act::sigmoid(x); }
-};
-template <>
-struct ActivationFn<Activation::gelu> {
-  // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2): erfc keeps the tail for x < 0.
-  template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
-    return T(0.5) * x * math::erfc(-x * T(0.70710678118654752440084436210485));
+  static double reference(double z) {
+    constexpr double kAlpha = 1.6732632423543772848170429916717;
+    constexpr double kScale = 1.0507009873554804934193349852946;
+    return kScale * (z > 0 ? z : kAlpha * std::expm1(z));
   }
 };
 template <>
-struct ActivationFn<Activation::tanh> {
+struct ActivationEntry<Activation::softplus> : Elementwise {
+  static constexpr std::string_view name = "softplus";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return math::tanh(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return act::softplus(x); }
+  static double reference(double z) { return ref::softplus(z); }
+  static double evaluation_scale(double z, double f) { return std::fabs(f) + std::fabs(z); }
 };
 template <>
-struct ActivationFn<Activation::sigmoid> {
+struct ActivationEntry<Activation::softsign> : Elementwise {
+  static constexpr std::string_view name = "softsign";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return act::sigmoid(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x / (T(1) + math::abs(x)); }
+  static double reference(double z) { return z / (1 + std::fabs(z)); }
 };
 template <>
-struct ActivationFn<Activation::exponential> {
+struct ActivationEntry<Activation::silu> : Elementwise {
+  static constexpr std::string_view name = "silu";
+  static constexpr double interior_minimum = -1.2784645355049555;
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return math::exp(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x * act::sigmoid(x); }
+  static double reference(double z) { return z * ref::sigmoid(z); }
+  static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
 };
 template <>
-struct ActivationFn<Activation::hard_sigmoid> {
+struct ActivationEntry<Activation::gelu> : Elementwise {
+  static constexpr std::string_view name = "gelu";
+  static constexpr double interior_minimum = -0.7517915159669517;
+  // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2): erfc keeps the tail for x < 0.
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return act::hard_sigmoid(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) {
+    return T(0.5) * x * math::erfc(-x * T(0.70710678118654752440084436210485));
+  }
+  static double reference(double z) { return 0.5 * z * std::erfc(-z / std::sqrt(2.0)); }
+  static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
 };
 template <>
-struct ActivationFn<Activation::hard_sigmoid_tf_keras> {
+struct ActivationEntry<Activation::tanh> : Elementwise {
+  static constexpr std::string_view name = "tanh";
+  template <class T>
+  SEPCONV_HOST_DEVICE static T apply(T x) { return math::tanh(x); }
+  static double reference(double z) { return std::tanh(z); }
+};
+template <>
+struct ActivationEntry<Activation::sigmoid> : Elementwise {
+  static constexpr std::string_view name = "sigmoid";
+  template <class T>
+  SEPCONV_HOST_DEVICE static T apply(T x) { return act::sigmoid(x); }
+  static double reference(double z) { return ref::sigmoid(z); }
+};
+template <>
+struct ActivationEntry<Activation::exponential> : Elementwise {
+  static constexpr std::string_view name = "exponential";
+  template <class T>
+  SEPCONV_HOST_DEVICE static T apply(T x) { return math::exp(x); }
+  static double reference(double z) { return std::exp(z); }
+};
+template <>
+struct ActivationEntry<Activation::hard_sigmoid> : Elementwise {
+  static constexpr std::string_view name = "hard_sigmoid";
+  template <class T>
+  SEPCONV_HOST_DEVICE static T apply(T x) { return act::hard_sigmoid(x); }
+  static double reference(double z) { return ref::hard_sigmoid(z); }
+};
+template <>
+struct ActivationEntry<Activation::hard_sigmoid_tf_keras> : Elementwise {
+  static constexpr std::string_view name = "hard_sigmoid_tf_keras";
   // clip(0.2 x + 0.5, 0, 1) = 0.2 (x + 2.5) clipped: no cancellation near -2.5.
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     if (x <= T(-2.5)) return T(0);
     if (x >= T(2.5)) return T(1);
     return T(0.2) * (x + T(2.5));
   }
+  static double reference(double z) { return std::clamp(0.2 * z + 0.5, 0.0, 1.0); }
 };
 template <>
-struct ActivationFn<Activation::hard_silu> {
+struct ActivationEntry<Activation::hard_silu> : Elementwise {
+  static constexpr std::string_view name = "hard_silu";
+  static constexpr double interior_minimum = -1.5;
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x * act::hard_sigmoid(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x * act::hard_sigmoid(x); }
+  static double reference(double z) { return z * ref::hard_sigmoid(z); }
+  static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
 };
 template <>
-struct ActivationFn<Activation::mish> {
+struct ActivationEntry<Activation::mish> : Elementwise {
+  static constexpr std::string_view name = "mish";
+  static constexpr double interior_minimum = -1.1924311818572093;
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x * math::tanh(act::softplus(x)); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x * math::tanh(act::softplus(x)); }
+  static double reference(double z) { return z * std::tanh(ref::softplus(z)); }
+  static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
 };
 template <>
-struct ActivationFn<Activation::celu> {
+struct ActivationEntry<Activation::celu> : Elementwise {
+  static constexpr std::string_view name = "celu";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     return x > T(0) ? x : math::expm1(x);  // max(x,0) + expm1(min(x,0)), alpha = 1
   }
+  static double reference(double z) { return std::max(z, 0.0) + std::expm1(std::min(z, 0.0)); }
 };
 template <>
-struct ActivationFn<Activation::squareplus> {
+struct ActivationEntry<Activation::squareplus> : Elementwise {
+  static constexpr std::string_view name = "squareplus";
   // (x + sqrt(x^2 + 4)) / 2; for x < 0 the equal 2 / (sqrt(x^2 + 4) - x) avoids cancellation.
   // hypot keeps x^2 from overflowing.
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     const T h = math::hypot(x, T(2));
     return x >= T(0) ? T(0.5) * x + T(0.5) * h : T(2) / (h - x);
   }
-};
-template <>
-struct ActivationFn<Activation::soft_shrink> {
-  template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
-    return x > T(0.5) ? x - T(0.5) : x < T(-0.5) ? x + T(0.5) : T(0);
+  static double reference(double z) { return (z + std::sqrt(z * z + 4)) / 2; }
+  static double evaluation_scale(double z, double /*f*/) {
+    return std::fabs(z) + std::sqrt(z * z + 4);
   }
 };
 template <>
-struct ActivationFn<Activation::hard_shrink> {
+struct ActivationEntry<Activation::soft_shrink> : Elementwise {
+  static constexpr std::string_view name = "soft_shrink";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return math::abs(x) > T(0.5) ? x : T(0); }
+  SEPCONV_HOST_DEVICE static T apply(T x) {
+    return x > T(0.5) ? x - T(0.5) : x < T(-0.5) ? x + T(0.5) : T(0);
+  }
+  static double reference(double z) { return z > 0.5 ? z - 0.5 : z < -0.5 ? z + 0.5 : 0.0; }
 };
 template <>
-struct ActivationFn<Activation::tanh_shrink> {
+struct ActivationEntry<Activation::hard_shrink> : Elementwise {
+  static constexpr std::string_view name = "hard_shrink";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x - math::tanh(x); }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return math::abs(x) > T(0.5) ? x : T(0); }
+  static double reference(double z) { return std::fabs(z) > 0.5 ? z : 0.0; }
 };
 template <>
-struct ActivationFn<Activation::hard_tanh> {
+struct ActivationEntry<Activation::tanh_shrink> : Elementwise {
+  static constexpr std::string_view name = "tanh_shrink";
+  // x - tanh x: its cancellation at small |x| is what evaluation_scale allows for.
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const { return x < T(-1) ? T(-1) : T(1) < x ? T(1) : x; }
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x - math::tanh(x); }
+  static double reference(double z) { return z - std::tanh(z); }
+  static double evaluation_scale(double z, double /*f*/) {
+    return std::fabs(z) + std::fabs(std::tanh(z));
+  }
 };
 template <>
-struct ActivationFn<Activation::sparse_plus> {
+struct ActivationEntry<Activation::hard_tanh> : Elementwise {
+  static constexpr std::string_view name = "hard_tanh";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) { return x < T(-1) ? T(-1) : T(1) < x ? T(1) : x; }
+  static double reference(double z) { return std::clamp(z, -1.0, 1.0); }
+};
+template <>
+struct ActivationEntry<Activation::sparse_plus> : Elementwise {
+  static constexpr std::string_view name = "sparse_plus";
+  template <class T>
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     if (x <= T(-1)) return T(0);
     if (x >= T(1)) return x;
     const T u = x + T(1);
     return u * u * T(0.25);
   }
+  static double reference(double z) { return z <= -1 ? 0.0 : z >= 1 ? z : (z + 1) * (z + 1) / 4; }
 };
 template <>
-struct ActivationFn<Activation::sparse_sigmoid> {
+struct ActivationEntry<Activation::sparse_sigmoid> : Elementwise {
+  static constexpr std::string_view name = "sparse_sigmoid";
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     if (x <= T(-1)) return T(0);
     if (x >= T(1)) return T(1);
     return (x + T(1)) * T(0.5);
   }
+  static double reference(double z) { return z <= -1 ? 0.0 : z >= 1 ? 1.0 : (z + 1) / 2; }
 };
 template <>
-struct ActivationFn<Activation::log_sigmoid> {
+struct ActivationEntry<Activation::log_sigmoid> : Elementwise {
+  static constexpr std::string_view name = "log_sigmoid";
   // -softplus(-x) = min(x, 0) - log1p(e^-|x|).
   template <class T>
-  SEPCONV_HOST_DEVICE T operator()(T x) const {
+  SEPCONV_HOST_DEVICE static T apply(T x) {
     return (x < T(0) ? x : T(0)) - math::log1p(math::exp(-math::abs(x)));
+  }
+  static double reference(double z) { return -ref::softplus(-z); }
+  static double evaluation_scale(double z, double f) { return std::fabs(f) + std::fabs(z); }
+};
+
+/// The defaults of a row reduction: it is no elementwise function (the row kernel and the
+/// reference's row pass compute it).
+struct RowReduction {
+  static constexpr bool row_reduction = true;
+  static constexpr bool gemm_relu = false;
+  static constexpr double interior_minimum = std::numeric_limits<double>::quiet_NaN();
+};
+template <>
+struct ActivationEntry<Activation::softmax> : RowReduction {
+  static constexpr std::string_view name = "softmax";
+};
+template <>
+struct ActivationEntry<Activation::log_softmax> : RowReduction {
+  static constexpr std::string_view name = "log_softmax";
+};
+
+// ---- reading the table ---------------------------------------------------------------------------
+
+/// The functor the kernels apply: `ActivationFn<A>{}(x)` for T = float or double.
+template <Activation A>
+struct ActivationFn {
+  template <class T>
+  SEPCONV_HOST_DEVICE T operator()(T x) const {
+    return ActivationEntry<A>::apply(x);
   }
 };
 
-/// Calls `f(ActivationFn<a>{})` for the runtime value `a`: the one switch from a runtime
-/// activation to the compile-time functor, so each kernel is instantiated once per activation.
-/// Host code only. Throws InvalidArgument for softmax / log_softmax, which are not elementwise.
-template <class F>
-decltype(auto) dispatch_activation(Activation a, F&& f) {
-  switch (a) {
-    case Activation::linear: return f(ActivationFn<Activation::linear>{});
-    case Activation::relu: return f(ActivationFn<Activation::relu>{});
-    case Activation::relu6: return f(ActivationFn<Activation::relu6>{});
-    case Activation::leaky_relu: return f(ActivationFn<Activation::leaky_relu>{});
-    case Activation::elu: return f(ActivationFn<Activation::elu>{});
-    case Activation::selu: return f(ActivationFn<Activation::selu>{});
-    case Activation::softplus: return f(ActivationFn<Activation::softplus>{});
-    case Activation::softsign: return f(ActivationFn<Activation::softsign>{});
-    case Activation::silu: return f(ActivationFn<Activation::silu>{});
-    case Activation::gelu: return f(ActivationFn<Activation::gelu>{});
-    case Activation::tanh: return f(ActivationFn<Activation::tanh>{});
-    case Activation::sigmoid: return f(ActivationFn<Activation::sigmoid>{});
-    case Activation::exponential: return f(ActivationFn<Activation::exponential>{});
-    case Activation::hard_sigmoid: return f(ActivationFn<Activation::hard_sigmoid>{});
-    case Activation::hard_sigmoid_tf_keras:
-      return f(ActivationFn<Activation::hard_sigmoid_tf_keras>{});
-    case Activation::hard_silu: return f(ActivationFn<Activation::hard_silu>{});
-    case Activation::mish: return f(ActivationFn<Activation::mish>{});
-    case Activation::celu: return f(ActivationFn<Activation::celu>{});
-    case Activation::squareplus: return f(ActivationFn<Activation::squareplus>{});
-    case Activation::soft_shrink: return f(ActivationFn<Activation::soft_shrink>{});
-    case Activation::hard_shrink: return f(ActivationFn<Activation::hard_shrink>{});
-    case Activation::tanh_shrink: return f(ActivationFn<Activation::tanh_shrink>{});
-    case Activation::hard_tanh: return f(ActivationFn<Activation::hard_tanh>{});
-    case Activation::sparse_plus: return f(ActivationFn<Activation::sparse_plus>{});
-    case Activation::sparse_sigmoid: return f(ActivationFn<Activation::sparse_sigmoid>{});
-    case Activation::log_sigmoid: return f(ActivationFn<Activation::log_sigmoid>{});
-    case Activation::softmax:
-    case Activation::log_softmax: break;
+/// The table's host columns for one activation, readable at run time.
+struct ActivationInfo {
+  std::string_view name;
+  bool row_reduction = false;
+  bool gemm_relu = false;
+  double interior_minimum = 0;
+  double (*reference)(double) = nullptr;               ///< null for row reductions
+  double (*evaluation_scale)(double, double) = nullptr;  ///< null for row reductions
+};
+
+template <Activation A>
+constexpr ActivationInfo info_of() {
+  using E = ActivationEntry<A>;
+  if constexpr (E::row_reduction) {
+    return {E::name, true, false, E::interior_minimum, nullptr, nullptr};
+  } else {
+    return {E::name, false, E::gemm_relu, E::interior_minimum, &E::reference, &E::evaluation_scale};
   }
-  fail("activation", str('"', to_string(a), '"'), "an elementwise activation");
+}
+
+template <std::size_t... I>
+constexpr std::array<ActivationInfo, sizeof...(I)> activation_table(std::index_sequence<I...>) {
+  return {info_of<static_cast<Activation>(I)>()...};
+}
+
+/// Every activation's entry, indexed by Activation: instantiating it needs an entry for every
+/// enumerator, so a missing one does not compile.
+inline constexpr std::array<ActivationInfo, kActivationCount> kActivations =
+    activation_table(std::make_index_sequence<kActivationCount>{});
+
+/// The entry of a runtime value.
+constexpr const ActivationInfo& activation_info(Activation a) {
+  return kActivations[static_cast<std::size_t>(a)];
+}
+
+template <std::size_t... I>
+constexpr bool row_reductions_agree(std::index_sequence<I...>) {
+  return ((kActivations[I].row_reduction == is_row_reduction(static_cast<Activation>(I))) && ...);
+}
+static_assert(row_reductions_agree(std::make_index_sequence<kActivationCount>{}),
+              "sepconv::is_row_reduction (sepconv/types.h) disagrees with the activation table");
+
+template <class F, std::size_t... I>
+void visit_activation(Activation a, F&& f, std::index_sequence<I...>) {
+  static_cast<void>(((static_cast<std::size_t>(a) == I
+                          ? (f(std::integral_constant<Activation, static_cast<Activation>(I)>{}),
+                             true)
+                          : false) ||
+                     ...));
+}
+
+/// InvalidArgument ("activation") for a row reduction where an elementwise activation is needed.
+[[noreturn]] void fail_not_elementwise(Activation a);
+
+/// Calls `f(ActivationFn<a>{})` for the runtime value `a`: the one switch from a runtime
+/// activation to the compile-time functor, so each kernel is instantiated once per elementwise
+/// activation. Host code. Throws InvalidArgument for softmax / log_softmax, which are not
+/// elementwise.
+template <class F>
+void dispatch_activation(Activation a, F&& f) {
+  if (activation_info(a).row_reduction) fail_not_elementwise(a);
+  visit_activation(a, [&](auto tag) {
+    constexpr Activation A = decltype(tag)::value;
+    if constexpr (!ActivationEntry<A>::row_reduction) f(ActivationFn<A>{});
+  }, std::make_index_sequence<kActivationCount>{});
 }
 
 }  // namespace sepconv::detail

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "detail/checks.h"
+#include "detail/message.h"
+#include "detail/elements.h"
 
 namespace sepconv::emulator {
 namespace {

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <utility>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 
 namespace sepconv::detail {
 

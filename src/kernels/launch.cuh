@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 #include "kernels/common.cuh"
 #include "kernels/launch.h"
 #include "sepconv/version.h"

@@ -1,6 +1,6 @@
 #include "plan/chunks.h"
 
-#include "detail/checks.h"
+#include "detail/message.h"
 
 namespace sepconv::detail {
 namespace {

@@ -1,6 +1,6 @@
 #include "plan/pack.h"
 
-#include "detail/checks.h"
+#include "detail/elements.h"
 
 namespace sepconv::detail {
 

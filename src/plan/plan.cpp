@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <sstream>
+#include <type_traits>
 
-#include "detail/checks.h"
+#include "detail/message.h"
 
 namespace sepconv::detail {
 
@@ -12,20 +13,61 @@ int alignment_of(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   return static_cast<int>(bits & (~bits + 1));  // lowest set bit
 }
 
+bool time_splittable(const LayerConfig& config) {
+  return !(is_row_reduction(config.activation) &&
+           config.data_format == DataFormat::channels_first);
+}
+
+ProblemShape problem_shape(const LayerConfig& config, std::int64_t batch, std::int64_t length,
+                           std::int64_t in_channels) {
+  ProblemShape p;
+  p.batch = batch;
+  p.length = length;
+  p.in_channels = in_channels;
+  p.geometry = geometry(config, length);
+  return p;
+}
+
+const char* buffer_name(Buffer b) noexcept {
+  switch (b) {
+    case Buffer::x: return "x";
+    case Buffer::y: return "y";
+    case Buffer::depthwise_weights: return "depthwise weights";
+    case Buffer::pointwise_weights: return "pointwise weights";
+    case Buffer::bias: return "bias";
+    case Buffer::d: return "D";
+    case Buffer::z: return "Z";
+    case Buffer::gemm_workspace: return "cuBLASLt workspace";
+  }
+  return "?";
+}
+
+const char* gemm_epilogue_name(GemmEpilogue e) noexcept {
+  switch (e) {
+    case GemmEpilogue::none: return "DEFAULT";
+    case GemmEpilogue::bias: return "BIAS";
+    case GemmEpilogue::relu: return "RELU";
+    case GemmEpilogue::relu_bias: return "RELU_BIAS";
+  }
+  return "?";
+}
+
 namespace {
 
 BiasMode choose_bias(const PlanRequest& r) {
-  if (!r.config.use_bias) return BiasMode::none;
-  if (r.force_bias == BiasMode::elementwise && r.float32_intermediate && r.dtype != DType::f32) {
+  const LayerConfig& c = r.config;
+  if (!c.use_bias) return BiasMode::none;
+  const bool f32_mid = r.precision.float32_intermediate && r.precision.dtype != DType::f32;
+  if (r.force_bias == BiasMode::elementwise && f32_mid) {
     fail("force_bias", "elementwise with a float32 intermediate",
          "the bias inside the GEMM (a float32 intermediate's GEMM adds it in float32)");
   }
   if (r.force_bias != BiasMode::none) {
-    if (r.force_bias == BiasMode::gemm_epilogue && r.config.data_format != DataFormat::channels_last) {
+    if (r.force_bias == BiasMode::gemm_epilogue && c.data_format != DataFormat::channels_last) {
       fail("force_bias", "gemm_epilogue for channels_first",
            "ones_row or elementwise: the cuBLASLt bias runs along the GEMM's m, the time axis here");
     }
-    if (r.force_bias == BiasMode::ones_row && r.config.data_format != DataFormat::channels_first) {
+    if (r.force_bias == BiasMode::ones_row && c.data_format != DataFormat::channels_first) {
       fail("force_bias", "ones_row for channels_last",
            "gemm_epilogue or elementwise (the ones row is a channels_first D layout)");
     }
@@ -35,8 +77,8 @@ BiasMode choose_bias(const PlanRequest& r) {
   // channels_first: along n, which the epilogue cannot take; one more k row costs the GEMM
   // (CM+1)/CM and keeps the bias inside the GEMM, where an elementwise pass would read and write
   // the whole output once more.
-  return r.config.data_format == DataFormat::channels_last ? BiasMode::gemm_epilogue
-                                                           : BiasMode::ones_row;
+  return c.data_format == DataFormat::channels_last ? BiasMode::gemm_epilogue
+                                                    : BiasMode::ones_row;
 }
 
 const char* name(BiasMode m) {
@@ -49,98 +91,155 @@ const char* name(BiasMode m) {
   return "?";
 }
 
-}  // namespace
-
-const char* gemm_epilogue_name(GemmEpilogue e) noexcept {
-  switch (e) {
-    case GemmEpilogue::none: return "DEFAULT";
-    case GemmEpilogue::bias: return "BIAS";
-    case GemmEpilogue::relu: return "RELU";
-    case GemmEpilogue::relu_bias: return "RELU_BIAS";
+template <class StepT>
+const StepT* find_step(const std::vector<Step>& steps) {
+  for (const auto& s : steps) {
+    if (const auto* found = std::get_if<StepT>(&s)) return found;
   }
-  return "?";
+  return nullptr;
 }
 
+std::int64_t round_up_256(std::int64_t bytes) { return (bytes + 255) / 256 * 256; }
+
+}  // namespace
+
+std::int64_t Plan::bytes(Buffer b) const {
+  for (const auto& s : workspace) {
+    if (s.buffer == b) return s.bytes;
+  }
+  return 0;
+}
+
+std::int64_t Plan::workspace_bytes() const {
+  std::int64_t total = 0;
+  for (const auto& s : workspace) total = std::max(total, s.offset + round_up_256(s.bytes));
+  return total;
+}
+
+const DepthwisePlan& Plan::depthwise() const {
+  if (const auto* s = find_step<DepthwiseStep>(steps)) return s->plan;
+  throw Error("sepconv: internal error: the " + strategy + " plan has no depthwise step");
+}
+const GemmPlan& Plan::gemm() const {
+  if (const auto* s = find_step<GemmStep>(steps)) return s->plan;
+  throw Error("sepconv: internal error: the " + strategy + " plan has no GEMM step");
+}
+const EpiloguePlan& Plan::epilogue() const {
+  if (const auto* s = find_step<EpilogueStep>(steps)) return s->plan;
+  throw Error("sepconv: internal error: the " + strategy + " plan has no epilogue step");
+}
+bool Plan::has_epilogue() const { return find_step<EpilogueStep>(steps) != nullptr; }
+
 Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
-  validate(request.config);
   Plan plan;
   plan.config = request.config;
-  plan.dtype = request.dtype;
-  plan.math = request.math;
-  plan.float32_intermediate = request.float32_intermediate && request.dtype != DType::f32;
-  plan.in_channels = request.in_channels;
-  plan.geometry = geometry(request.config, request.length);
+  plan.precision = request.precision;
+  plan.shape = request.shape;
+  const std::int64_t lout = plan.shape.geometry.out_length;
   LaunchWindow w = request.window;
   if (w.batch_count == 0 && w.time_count == 0 && w.batch_begin == 0 && w.time_begin == 0) {
-    w.batch_count = request.batch;
-    w.time_count = plan.geometry.out_length;
+    w.batch_count = plan.shape.batch;
+    w.time_count = lout;
   }
-  if (w.batch_begin < 0 || w.batch_count < 0 || w.batch_begin + w.batch_count > request.batch ||
-      w.time_begin < 0 || w.time_count < 1 || w.time_begin + w.time_count > plan.geometry.out_length) {
+  if (w.batch_begin < 0 || w.batch_count < 0 || w.batch_begin + w.batch_count > plan.shape.batch ||
+      w.time_begin < 0 || w.time_count < 1 || w.time_begin + w.time_count > lout) {
     fail("window",
          str("batches [", w.batch_begin, ", +", w.batch_count, "), steps [", w.time_begin, ", +",
              w.time_count, ")"),
-         str("a window inside ", request.batch, " batches and ", plan.geometry.out_length,
-             " output steps"));
+         str("a window inside ", plan.shape.batch, " batches and ", lout, " output steps"));
+  }
+  if (!time_splittable(plan.config) && w.time_count != lout) {
+    fail("window", str("output steps [", w.time_begin, ", +", w.time_count, ")"),
+         str("all ", lout, " output steps: ", to_string(plan.config.activation),
+             " of a channels_first layer reduces along time"));
   }
   plan.window = w;
   plan.bias = choose_bias(request);
+  // The strategy: the two-kernel forward, the only one so far (a fused small-channel kernel, a
+  // streaming step or a backward pass would be chosen here).
+  plan.strategy = "two-kernel forward";
   plan_depthwise(request, limits, plan);
   plan_pointwise(request, plan);
-  plan.epilogue.max_blocks = std::min(plan.epilogue.max_blocks, limits.max_grid_x);
+  for (auto& step : plan.steps) {
+    if (auto* e = std::get_if<EpilogueStep>(&step)) {
+      e->plan.max_blocks = std::min(e->plan.max_blocks, limits.max_grid_x);
+    }
+  }
   return plan;
 }
 
+namespace {
+
+void describe_step(std::ostream& o, const Plan& plan, const DepthwiseStep& step) {
+  const DepthwisePlan& dw = step.plan;
+  o << "  depthwise (x -> D): " << (dw.sliding ? "sliding-window" : "general") << " "
+    << to_string(dw.format) << " kernel, vec " << dw.vec << ", " << dw.steps_per_thread
+    << " steps/thread x " << dw.groups << " groups; block " << dw.threads << " threads ("
+    << dw.threads_c << " x " << dw.threads_t << ") = " << dw.channels_per_block << " channels x "
+    << dw.tile_steps << " steps; " << (dw.chunked() ? "tap-chunked path, " : "whole-kernel path, ")
+    << dw.num_chunks << " chunk(s) of " << dw.tap_chunk << " taps, " << dw.tile_rows
+    << " rows staged; " << dw.shared_bytes << " B shared" << (dw.needs_optin ? " (opt-in)" : "")
+    << "; grid " << dw.grid << " of " << dw.blocks << " blocks (" << dw.batch << " x "
+    << dw.time_tiles << " x " << dw.channel_groups << ")\n"
+    << "    D: " << (dw.format == DataFormat::channels_last ? "[b][t][m*C+c]" : "[b][m*C+c][t]")
+    << ", ld " << dw.d_ld << ", batch stride " << dw.d_batch_stride
+    << (dw.ones_row ? ", ones row" : "") << ", " << to_string(dw.d_dtype) << ", "
+    << plan.bytes(Buffer::d) << " B\n";
+}
+
+void describe_step(std::ostream& o, const Plan& plan, const GemmStep& step) {
+  const GemmPlan& g = step.plan;
+  o << "  pointwise GEMM (" << buffer_name(step.a) << " x " << buffer_name(step.b) << " -> "
+    << buffer_name(step.c) << "; column-major, " << to_string(g.dtype) << ", math "
+    << to_string(g.math) << "): m " << g.m << ", n " << g.n << ", k " << g.k << ", A "
+    << buffer_name(step.a) << (g.trans_a ? "^T" : "") << " lda " << g.lda << ", B "
+    << buffer_name(step.b) << (g.trans_b ? "^T" : "") << " ldb " << g.ldb << ", C ldc " << g.ldc
+    << ", batch " << g.batch_count << " (strides " << g.stride_a << ", " << g.stride_b << ", "
+    << g.stride_c << "), epilogue " << gemm_epilogue_name(g.epilogue) << ", alignment "
+    << g.align_a << "/" << g.align_b << "/" << g.align_c << " B\n";
+  if (step.c == Buffer::z) {
+    o << "    C = " << to_string(g.dtype) << " scratch Z (" << plan.bytes(Buffer::z) << " B"
+      << (plan.float32_intermediate() ? "" : ": no algorithm writes y itself") << ")\n";
+  }
+}
+
+void describe_step(std::ostream& o, const Plan&, const EpilogueStep& step) {
+  const EpiloguePlan& e = step.plan;
+  o << "  after the GEMM (" << buffer_name(step.source) << " -> y):";
+  if (e.elementwise) {
+    o << " elementwise " << to_string(e.elementwise_activation) << (e.add_bias ? " + bias" : "")
+      << " pass" << (e.row_reduction ? ";" : "");
+  }
+  if (e.row_reduction) o << " row " << to_string(e.row_activation) << " pass";
+  o << "\n";
+}
+
+}  // namespace
+
 std::string Plan::describe() const {
   const auto& c = config;
-  const auto& dw = depthwise;
   std::ostringstream o;
   o << "sepconv plan: SeparableConv1D(filters=" << c.filters << ", kernel_size=" << c.kernel_size
     << ", strides=" << c.strides << ", padding=" << to_string(c.padding)
     << ", data_format=" << to_string(c.data_format) << ", dilation_rate=" << c.dilation_rate
     << ", depth_multiplier=" << c.depth_multiplier << ", activation=" << to_string(c.activation)
     << ", use_bias=" << (c.use_bias ? "true" : "false") << ")\n"
-    << "  dtype " << to_string(dtype) << ", math " << to_string(math)
-    << (float32_intermediate ? ", float32 intermediate" : "") << ", in_channels "
-    << in_channels << ", out_length " << geometry.out_length << ", padding " << geometry.pad.left
-    << "/" << geometry.pad.right << "\n"
+    << "  dtype " << to_string(precision.dtype) << ", math " << to_string(precision.math)
+    << (float32_intermediate() ? ", float32 intermediate" : "") << ", in_channels "
+    << shape.in_channels << ", out_length " << shape.geometry.out_length << ", padding "
+    << shape.geometry.pad.left << "/" << shape.geometry.pad.right << "\n"
     << "  window: batches [" << window.batch_begin << ", +" << window.batch_count << "), steps ["
     << window.time_begin << ", +" << window.time_count << ")\n"
-    << "  depthwise: " << (dw.sliding ? "sliding-window" : "general") << " "
-    << to_string(dw.format) << " kernel, vec " << dw.vec << ", " << dw.steps_per_thread
-    << " steps/thread x " << dw.groups << " groups; block " << dw.threads << " threads ("
-    << dw.threads_c << " x " << dw.threads_t << ") = " << dw.channels_per_block
-    << " channels x " << dw.tile_steps << " steps; "
-    << (dw.chunked() ? "tap-chunked path, " : "whole-kernel path, ") << dw.num_chunks
-    << " chunk(s) of " << dw.tap_chunk << " taps, " << dw.tile_rows << " rows staged; "
-    << dw.shared_bytes << " B shared" << (dw.needs_optin ? " (opt-in)" : "") << "; grid "
-    << dw.grid << " of " << dw.blocks << " blocks (" << dw.batch << " x " << dw.time_tiles
-    << " x " << dw.channel_groups << ")\n"
-    << "  D: " << (dw.format == DataFormat::channels_last ? "[b][t][m*C+c]" : "[b][m*C+c][t]")
-    << ", ld " << dw.d_ld << ", batch stride " << dw.d_batch_stride
-    << (dw.ones_row ? ", ones row" : "") << ", " << to_string(dw.d_dtype) << ", " << d_bytes
-    << " B\n"
-    << "  pointwise GEMM (column-major, " << to_string(gemm.dtype) << ", math "
-    << to_string(gemm.math) << "): m " << gemm.m << ", n " << gemm.n << ", k " << gemm.k
-    << ", A " << (gemm.a_is_weights ? "weights" : "D") << (gemm.trans_a ? "^T" : "") << " lda "
-    << gemm.lda << ", B " << (gemm.a_is_weights ? "D" : "weights") << (gemm.trans_b ? "^T" : "")
-    << " ldb " << gemm.ldb << ", C "
-    << (z_bytes > 0 ? str("= ", to_string(gemm.dtype), " scratch Z (", z_bytes, " B",
-                          float32_intermediate ? "" : ": no algorithm writes y itself", ")")
-                    : std::string("= y"))
-    << " ldc " << gemm.ldc << ", batch " << gemm.batch_count
-    << " (strides " << gemm.stride_a << ", " << gemm.stride_b << ", " << gemm.stride_c
-    << "), epilogue " << gemm_epilogue_name(gemm.epilogue) << ", alignment " << gemm.align_a << "/"
-    << gemm.align_b << "/" << gemm.align_c << " B\n"
-    << "  bias: " << name(bias) << "; after the GEMM: "
-    << (epilogue.row_reduction ? "row " + std::string(to_string(epilogue.activation)) +
-                                     (epilogue.separate_source ? " pass from Z to y" : " pass")
-        : epilogue.elementwise
-            ? "elementwise " + std::string(to_string(epilogue.activation)) +
-                  (epilogue.add_bias ? " + bias" : "") +
-                  (epilogue.separate_source ? " pass from Z to y" : " pass")
-            : std::string("nothing"))
+    << "  strategy: " << strategy << ", " << steps.size() << " steps; bias: " << name(bias)
     << "\n";
+  for (const auto& step : steps) {
+    std::visit([&](const auto& s) { describe_step(o, *this, s); }, step);
+  }
+  o << "  workspace:";
+  for (const auto& s : workspace) {
+    o << " " << buffer_name(s.buffer) << " " << s.bytes << " B at " << s.offset << ";";
+  }
+  o << " " << workspace_bytes() << " B before cuBLASLt's own\n";
   return o.str();
 }
 

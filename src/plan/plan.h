@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "plan/steps.h"
 #include "sepconv/config.h"
 
 namespace sepconv::detail {
@@ -29,183 +31,50 @@ struct DeviceLimits {
   std::int64_t shared_budget = 96 * 1024;
 };
 
-/// The part of the problem one launch computes.
-struct LaunchWindow {
-  std::int64_t batch_begin = 0;
-  std::int64_t batch_count = 0;
-  std::int64_t time_begin = 0;  ///< first output step
-  std::int64_t time_count = 0;  ///< output steps
+/// A piece of the workspace: which buffer, where it starts (bytes, 256-aligned), how long.
+struct WorkspaceSlice {
+  Buffer buffer = Buffer::d;
+  std::int64_t offset = 0;
+  std::int64_t bytes = 0;
 };
 
-/// How the bias reaches the output.
-enum class BiasMode : std::uint8_t {
-  none,           ///< use_bias is false
-  gemm_epilogue,  ///< cuBLASLt BIAS epilogue (bias along the GEMM's m = filters: channels_last)
-  ones_row,       ///< folded into the GEMM as one more k row: a row of ones in D, the bias as an
-                  ///< extra row of the pointwise matrix (channels_first)
-  elementwise,    ///< added by the elementwise epilogue pass
-};
-
-/// The cuBLASLt epilogue of the pointwise GEMM.
-enum class GemmEpilogue : std::uint8_t { none, bias, relu, relu_bias };
-/// cuBLASLt's name without the prefix: "DEFAULT", "BIAS", "RELU", "RELU_BIAS".
-[[nodiscard]] const char* gemm_epilogue_name(GemmEpilogue e) noexcept;
-
-/// Depthwise launch geometry and the layout of the intermediate D it writes.
-///
-/// D's channel index is multiplier-major, q' = m*C + c (Keras's q = c*M + m reordered; the
-/// pointwise matrix's rows are permuted to match when the weights are set), so a thread's
-/// channels for one multiplier are contiguous. channels_last: D[b][t][q'] at
-/// b*d_batch_stride + t*d_ld + q'; channels_first: D[b][q'][t] at b*d_batch_stride + q'*d_ld + t;
-/// b and t relative to the launch window. With BiasMode::ones_row, row q' = C*M of a
-/// channels_first D holds ones.
-struct DepthwisePlan {
-  DType dtype = DType::f32;    ///< x and the depthwise weights
-  DType d_dtype = DType::f32;  ///< D: the layer's dtype, or float32 (Precision::float32_intermediate)
-  DataFormat format = DataFormat::channels_last;
-  // Problem (the launch window's batch offset is applied to the x pointer by the executor).
-  std::int64_t batch = 0;       ///< batches in the window
-  std::int64_t length = 0;      ///< L
-  std::int64_t channels = 0;    ///< C
-  std::int64_t multiplier = 1;  ///< M
-  std::int64_t kernel = 1;      ///< k
-  std::int64_t stride = 1;      ///< s
-  std::int64_t dilation = 1;    ///< d
-  std::int64_t pad_left = 0;
-  std::int64_t time_begin = 0;  ///< first output step of the window
-  std::int64_t time_count = 0;  ///< output steps of the window
-  // Input strides in elements (the contiguous axis has stride 1).
-  std::int64_t x_batch_stride = 0;
-  std::int64_t x_time_stride = 0;
-  std::int64_t x_channel_stride = 0;
-  // Intermediate D.
-  std::int64_t d_ld = 0;
-  std::int64_t d_batch_stride = 0;
-  bool ones_row = false;
-
-  // Tiling. Kernel variant: (dtype, format, vec, sliding).
-  int vec = 1;                 ///< channels_last: channels per vector access and per thread;
-                               ///< channels_first: time steps per global vector access
-  int steps_per_thread = 1;    ///< outputs a thread accumulates at once (compile-time per variant)
-  bool sliding = false;        ///< s == d == 1: a register window slides over the taps
-  int threads = 0;             ///< per block
-  int threads_c = 0;           ///< threads along channels
-  int threads_t = 0;           ///< threads along time
-  int groups = 1;              ///< output groups a thread takes in turn (tile_steps = threads_t *
-                               ///< steps_per_thread * groups)
-  std::int64_t channels_per_block = 0;
-  std::int64_t tile_steps = 0;       ///< output steps per block
-  std::int64_t tap_chunk = 0;        ///< taps staged per chunk
-  /// How staged rows map to input steps. Contiguous (false): row u is input step origin + u, and
-  /// output o, tap j reads row o*s + (j - j0)*d. Gathered (true, for strides or dilations much
-  /// larger than the taps): row u = o*tap_chunk + (j - j0) holds exactly the step output o reads
-  /// with tap j, so no unused rows are staged.
-  bool gather = false;
-  std::int64_t num_chunks = 1;       ///< ceil(kernel / tap_chunk); > 1 is the tap-chunked path
-  std::int64_t tile_rows = 0;        ///< input steps staged per chunk
-  std::int64_t tile_alloc_rows = 0;  ///< tile_rows plus zeroed rows the channels_first sliding
-                                     ///< window loads past the end (never multiplied by a tap)
-  std::int64_t tile_pitch = 0;       ///< elements between shared-memory rows (channels_last:
-                                     ///< time rows; channels_first: channel rows)
-  std::int64_t shared_bytes = 0;
-  std::int64_t time_tiles = 0;
-  std::int64_t channel_groups = 0;
-  std::int64_t blocks = 0;           ///< batch * time_tiles * channel_groups
-  std::int64_t grid = 0;             ///< blocks launched (grid-stride over `blocks`)
-  bool needs_optin = false;          ///< shared_bytes > 48 KB
-
-  [[nodiscard]] bool chunked() const { return num_chunks > 1; }
-};
-
-/// The pointwise GEMM in cuBLASLt's column-major terms (DESIGN.md "GEMM mappings").
-///   channels_last:  Y(F x N) = Wp'(F x K) * D(K x N), N = batch*steps, bias along m = F.
-///   channels_first: Y[b](T x F) = D[b](T x K) * Wp'(K x F), strided-batched over b.
-/// K = C*M, plus one row for BiasMode::ones_row. Pointers are bound at run time.
-struct GemmPlan {
-  /// A, B, C and D storage type: D's type (the layer's dtype, or float32 with a float32
-  /// intermediate, when C is the float32 scratch Z instead of y).
-  DType dtype = DType::f32;
-  MathMode math = MathMode::exact;
-  bool a_is_weights = true;  ///< channels_last: A = weights, B = D; channels_first: the reverse
-  bool trans_a = false;
-  bool trans_b = false;
-  std::int64_t m = 0;
-  std::int64_t n = 0;
-  std::int64_t k = 0;
-  std::int64_t lda = 0;
-  std::int64_t ldb = 0;
-  std::int64_t ldc = 0;
-  std::int64_t batch_count = 1;
-  std::int64_t stride_a = 0;
-  std::int64_t stride_b = 0;
-  std::int64_t stride_c = 0;
-  GemmEpilogue epilogue = GemmEpilogue::none;
-  /// Alignment in bytes (power of two, <= 256) of each operand's base pointer and batch stride,
-  /// for cuBLASLt's heuristic (it assumes 256 unless told).
-  int align_a = 256;
-  int align_b = 256;
-  int align_c = 256;
-  int align_bias = 256;
-};
-
-/// The elementwise and row passes after the GEMM, in place on y.
-struct EpiloguePlan {
-  DType dtype = DType::f32;  ///< y's storage type
-  /// The pass reads a separate source Z (the GEMM's output: float32 with a float32 intermediate,
-  /// or y's type when the GEMM could not write y) laid out like y's window, contiguous, and
-  /// writes y; otherwise it works in place on y.
-  bool separate_source = false;
-  DType src_dtype = DType::f32;  ///< the source's (and the bias's) type: the GEMM's output type
-  std::int64_t src_batch_stride = 0;
-  std::int64_t src_row_stride = 0;
-  /// An elementwise pass: adds the bias when add_bias, then applies the activation unless it is a
-  /// row reduction (those get the row pass after it).
-  bool elementwise = false;
-  bool add_bias = false;     ///< the elementwise pass adds the bias (BiasMode::elementwise)
-  bool row_reduction = false;  ///< softmax / log_softmax along the last axis
-  Activation activation = Activation::linear;
-  DataFormat format = DataFormat::channels_last;
-  std::int64_t batch = 0;
-  std::int64_t steps = 0;    ///< output steps in the window
-  std::int64_t filters = 0;
-  std::int64_t y_batch_stride = 0;
-  std::int64_t y_row_stride = 0;  ///< channels_last: time stride; channels_first: filter stride
-  // y's last axis (filters for channels_last, time for channels_first) has unit stride.
-  /// Most CTAs a pass launches (grid-stride loops cover the rest): 2^20 fill any current GPU
-  /// several times over; make_plan lowers it to the device's grid limit (tests lower that).
-  std::int64_t max_blocks = std::int64_t{1} << 20;
-};
-
-/// One launch: depthwise, GEMM, epilogue, and the workspace they need.
+/// A forward's plan for one window: the problem, the strategy chosen for it, and its steps with
+/// the workspace they need. make_plan chooses the strategy; the executor runs any plan's steps in
+/// order without knowing which strategy made them.
 struct Plan {
   LayerConfig config;
-  DType dtype = DType::f32;
-  MathMode math = MathMode::exact;
-  std::int64_t in_channels = 0;
-  Geometry geometry;  ///< of the whole problem
+  Precision precision;
+  ProblemShape shape;  ///< of the whole problem
   LaunchWindow window;
   BiasMode bias = BiasMode::none;
-  DepthwisePlan depthwise;
-  GemmPlan gemm;
-  EpiloguePlan epilogue;
-  std::int64_t d_bytes = 0;  ///< workspace for D (256-byte multiple)
-  /// Workspace for Z, the GEMM's output when it does not write y (a float32 intermediate, or
-  /// PlanRequest::gemm_to_scratch), after D (256-byte multiple); 0 otherwise.
-  std::int64_t z_bytes = 0;
-  bool float32_intermediate = false;
+  std::string strategy;  ///< what made the steps ("two-kernel forward")
+  std::vector<Step> steps;
+  /// Workspace slices of the steps' buffers (D, Z), in order; the GEMM's own workspace follows
+  /// them once its algorithm is chosen (runtime's BoundPlan).
+  std::vector<WorkspaceSlice> workspace;
+
+  /// Bytes of a workspace buffer (0 when the plan has none).
+  [[nodiscard]] std::int64_t bytes(Buffer b) const;
+  /// Bytes of every slice, 256-byte aligned.
+  [[nodiscard]] std::int64_t workspace_bytes() const;
+  /// The plan of a strategy's step of that kind (the first); throws when it has none.
+  [[nodiscard]] const DepthwisePlan& depthwise() const;
+  [[nodiscard]] const GemmPlan& gemm() const;
+  [[nodiscard]] const EpiloguePlan& epilogue() const;
+  [[nodiscard]] bool has_epilogue() const;
+  [[nodiscard]] bool float32_intermediate() const {
+    return precision.float32_intermediate && precision.dtype != DType::f32;
+  }
 
   /// A multi-line human-readable account of what will run.
   [[nodiscard]] std::string describe() const;
 };
 
-/// What the plan depends on besides the config: the shapes and the output view's layout.
+/// What a plan depends on: the validated problem, the views' layout and alignment.
 struct PlanRequest {
-  LayerConfig config;
-  DType dtype = DType::f32;
-  MathMode math = MathMode::exact;
-  std::int64_t batch = 0;
-  std::int64_t length = 0;
-  std::int64_t in_channels = 0;
+  LayerConfig config;   ///< validated (the layer's)
+  Precision precision;  ///< validated
+  ProblemShape shape;   ///< from validate_forward (or the same arithmetic for placeholder views)
   LaunchWindow window;  ///< counts of 0 mean the whole problem
   // Input view strides (elements) in its own (B, L, C) / (B, C, L) order.
   std::int64_t x_strides[3] = {0, 0, 0};
@@ -216,26 +85,37 @@ struct PlanRequest {
   int x_align = 256;
   int y_align = 256;
   int bias_align = 256;
-  /// Keep D in float32 for a float16 / bfloat16 layer (Precision::float32_intermediate).
-  bool float32_intermediate = false;
+  /// Force a bias mode (tests, and the runtime's fallback when cuBLASLt has no algorithm with a
+  /// bias epilogue); BiasMode::none means "choose".
+  BiasMode force_bias = BiasMode::none;
   /// The GEMM writes a 256-byte-aligned scratch Z of its own type, and the pass after it copies
   /// Z into y: for outputs cuBLASLt has no algorithm for (less aligned than its kernels need).
   bool gemm_to_scratch = false;
-  /// Force a bias mode (tests); BiasMode::none means "choose".
-  BiasMode force_bias = BiasMode::none;
 };
 
-/// The depthwise part of a plan (tiling, D layout) for a request; fills plan.depthwise and
-/// plan.d_bytes. Throws Unsupported when no tiling fits the limits (never for valid inputs).
-void plan_depthwise(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
+/// The whole plan for a request (make_plan chooses the strategy: today the two-kernel forward:
+/// the depthwise kernel into D, a cuBLASLt GEMM, the passes after it when needed). Throws
+/// InvalidArgument for a window outside the problem or one that splits a row reduction, and
+/// Unsupported when no tiling fits the limits (never for valid inputs).
+[[nodiscard]] Plan make_plan(const PlanRequest& request, const DeviceLimits& limits = {});
 
-/// The GEMM and epilogue parts of a plan; needs plan.depthwise (D's layout) first.
+/// The two-kernel forward's steps. plan_depthwise appends the depthwise step (tiling, D's
+/// layout) and D's workspace; plan_pointwise then the GEMM (and Z's workspace when it writes a
+/// scratch) and, when needed, the passes after it.
+void plan_depthwise(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
 void plan_pointwise(const PlanRequest& request, Plan& plan);
 
-/// The whole plan for a request.
-[[nodiscard]] Plan make_plan(const PlanRequest& request, const DeviceLimits& limits = {});
+/// False when a forward must not be split along time: softmax / log_softmax of a channels_first
+/// layer reduce along time (each piece would be normalised on its own). The one place that rule
+/// lives.
+[[nodiscard]] bool time_splittable(const LayerConfig& config);
 
 /// Largest power of two <= 256 dividing every value (byte addresses, byte strides).
 [[nodiscard]] int alignment_of(std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0);
+
+/// The shapes of a problem from trusted numbers (a validated config): what validate_forward
+/// returns, for placeholder views and tests.
+[[nodiscard]] ProblemShape problem_shape(const LayerConfig& config, std::int64_t batch,
+                                         std::int64_t length, std::int64_t in_channels);
 
 }  // namespace sepconv::detail

@@ -1,29 +1,68 @@
 // The pointwise GEMM in cuBLASLt's column-major terms, and the passes after it.
-#include "detail/checks.h"
+#include "detail/activations.h"
+#include "detail/message.h"
 #include "plan/plan.h"
 
 namespace sepconv::detail {
+namespace {
+
+/// What follows the products, decided in one place: what cuBLASLt's epilogue applies, then an
+/// elementwise pass (the bias where the GEMM cannot add it, the activation where the epilogue
+/// cannot, a copy out of a scratch), then a row pass (softmax / log_softmax).
+struct EpilogueDecision {
+  GemmEpilogue gemm_epilogue = GemmEpilogue::none;
+  bool elementwise = false;
+  Activation elementwise_activation = Activation::linear;
+  bool add_bias = false;
+  bool row_reduction = false;
+};
+
+EpilogueDecision decide_epilogue(Activation activation, BiasMode bias, bool scratch) {
+  const ActivationInfo& a = activation_info(activation);
+  EpilogueDecision d;
+  d.row_reduction = a.row_reduction;
+  d.add_bias = bias == BiasMode::elementwise;
+  // cuBLASLt applies what it can (its bias before its relu); into a scratch the GEMM adds only
+  // the bias, the pass that writes y applies the activation.
+  const bool bias_in_gemm = bias == BiasMode::gemm_epilogue;
+  const bool relu_in_gemm = a.gemm_relu && !scratch && !d.add_bias;
+  d.gemm_epilogue = relu_in_gemm ? (bias_in_gemm ? GemmEpilogue::relu_bias : GemmEpilogue::relu)
+                                 : (bias_in_gemm ? GemmEpilogue::bias : GemmEpilogue::none);
+  const bool activation_left = !a.row_reduction && activation != Activation::linear &&
+                               !relu_in_gemm;
+  // (A row pass reads a scratch itself: no copy before it.)
+  d.elementwise = d.add_bias || activation_left || (scratch && !a.row_reduction);
+  d.elementwise_activation = activation_left ? activation : Activation::linear;
+  return d;
+}
+
+}  // namespace
 
 void plan_pointwise(const PlanRequest& r, Plan& plan) {
   const LayerConfig& c = r.config;
-  const DepthwisePlan& dw = plan.depthwise;
+  const DepthwisePlan& dw = plan.depthwise();
   const LaunchWindow& w = plan.window;
-  GemmPlan& g = plan.gemm;
-  const std::int64_t cm = dw.channels * dw.multiplier;
+  GemmStep step;
+  GemmPlan& g = step.plan;
+  const std::int64_t cm = dw.in_channels * dw.depth_multiplier;
   const bool ones = plan.bias == BiasMode::ones_row;
   const bool last = c.data_format == DataFormat::channels_last;
   // The GEMM computes in D's type. With a float32 intermediate (a 16-bit layer) it reads float32
   // D and weights and writes float32 into the scratch Z, laid out like y's window but
   // contiguous; a final pass rounds Z into y. When cuBLASLt has no algorithm for y itself, it
   // writes Z in y's type and the pass copies it. Otherwise it writes y in place.
-  const bool scratch = plan.float32_intermediate || r.gemm_to_scratch;
+  const bool scratch = plan.float32_intermediate() || r.gemm_to_scratch;
   g.dtype = dw.d_dtype;
-  g.math = g.dtype == DType::f32 ? r.math : MathMode::exact;
+  g.math = g.dtype == DType::f32 ? r.precision.math : MathMode::exact;
   g.k = cm + (ones ? 1 : 0);
   g.align_bias = r.bias_align;
   const auto e = static_cast<std::uint64_t>(dtype_size(g.dtype));
   const std::int64_t window_elements = w.batch_count * w.time_count * c.filters;
-  plan.z_bytes = scratch ? (window_elements * static_cast<std::int64_t>(e) + 255) / 256 * 256 : 0;
+  if (scratch) {
+    const WorkspaceSlice& d = plan.workspace.back();
+    plan.workspace.push_back({Buffer::z, d.offset + d.bytes,
+                              (window_elements * static_cast<std::int64_t>(e) + 255) / 256 * 256});
+  }
   // Output batch stride and row stride (time stride for channels_last, filter stride for
   // channels_first) and the output's alignment: y's, or Z's.
   const std::int64_t y_batch =
@@ -85,15 +124,18 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
          "at most 2^31-1: process the batch in chunks");
   }
 
-  // What the GEMM's epilogue takes, and what a pass after it must do. Into a scratch the GEMM
-  // adds only the bias and one pass (elementwise, or the row pass) writes y.
-  const bool relu = c.activation == Activation::relu && !scratch;
-  const bool bias_in_gemm = plan.bias == BiasMode::gemm_epilogue;
-  g.epilogue = relu ? (bias_in_gemm ? GemmEpilogue::relu_bias : GemmEpilogue::relu)
-                    : (bias_in_gemm ? GemmEpilogue::bias : GemmEpilogue::none);
-  EpiloguePlan& ep = plan.epilogue;
-  ep.dtype = r.dtype;
-  ep.activation = c.activation;
+  const EpilogueDecision decision = decide_epilogue(c.activation, plan.bias, scratch);
+  g.epilogue = decision.gemm_epilogue;
+  step.a = g.a_is_weights ? Buffer::pointwise_weights : Buffer::d;
+  step.b = g.a_is_weights ? Buffer::d : Buffer::pointwise_weights;
+  step.c = scratch ? Buffer::z : Buffer::y;
+  plan.steps.emplace_back(std::move(step));
+  if (!decision.elementwise && !decision.row_reduction) return;
+
+  EpilogueStep pass;
+  pass.source = scratch ? Buffer::z : Buffer::y;
+  EpiloguePlan& ep = pass.plan;
+  ep.dtype = r.precision.dtype;
   ep.format = c.data_format;
   ep.batch = w.batch_count;
   ep.steps = w.time_count;
@@ -104,24 +146,12 @@ void plan_pointwise(const PlanRequest& r, Plan& plan) {
   ep.src_dtype = g.dtype;
   ep.src_batch_stride = y_batch;
   ep.src_row_stride = y_row;
-  ep.add_bias = plan.bias == BiasMode::elementwise;
-  ep.row_reduction = is_row_reduction(c.activation);
-  if (ep.row_reduction && c.data_format == DataFormat::channels_first &&
-      w.time_count != plan.geometry.out_length) {
-    // softmax / log_softmax of a channels_first layer reduce along time: a launch that splits
-    // the time axis would normalise each piece on its own.
-    fail("window", str("output steps [", w.time_begin, ", +", w.time_count, ")"),
-         str("all ", plan.geometry.out_length, " output steps: ", to_string(c.activation),
-             " of a channels_first layer reduces along time"));
-  }
-  if (ep.add_bias && relu) {  // the bias must come before the relu: the pass does both
-    g.epilogue = GemmEpilogue::none;
-  }
-  ep.elementwise = !ep.row_reduction &&
-                   (scratch || ep.add_bias ||
-                    (c.activation != Activation::linear && g.epilogue != GemmEpilogue::relu &&
-                     g.epilogue != GemmEpilogue::relu_bias));
-  if (ep.row_reduction && ep.add_bias) ep.elementwise = true;  // bias first, then the rows
+  ep.elementwise = decision.elementwise;
+  ep.elementwise_activation = decision.elementwise_activation;
+  ep.add_bias = decision.add_bias;
+  ep.row_reduction = decision.row_reduction;
+  ep.row_activation = decision.row_reduction ? c.activation : Activation::softmax;
+  plan.steps.emplace_back(std::move(pass));
 }
 
 }  // namespace sepconv::detail

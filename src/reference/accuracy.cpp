@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 
-#include "detail/checks.h"
+#include "detail/activations.h"
+#include "detail/message.h"
+#include "detail/elements.h"
 
 namespace sepconv::accuracy {
 
@@ -38,49 +40,19 @@ double tolerance(const Precision& p, std::int64_t n) noexcept {
   return kToleranceFactor * static_cast<double>(n) * unit_roundoff(p);
 }
 
-namespace {
-
-// The one interior minimum of the non-monotone activations (golden-section search in float64;
-// the value there is flat to second order, so these digits are plenty).
-constexpr double kGeluMin = -0.7517915159669517;
-constexpr double kSiluMin = -1.2784645355049555;
-constexpr double kMishMin = -1.1924311818572093;
-constexpr double kHardSiluMin = -1.5;
-
-double interior_minimum(Activation a) {
-  switch (a) {
-    case Activation::gelu: return kGeluMin;
-    case Activation::silu: return kSiluMin;
-    case Activation::mish: return kMishMin;
-    case Activation::hard_silu: return kHardSiluMin;
-    default: return NAN;  // non-decreasing
-  }
-}
-
-}  // namespace
-
 Interval activation_range(Activation a, double lo, double hi) {
   const double f_lo = reference::activation(a, lo);
   const double f_hi = reference::activation(a, hi);
   Interval r{std::min(f_lo, f_hi), std::max(f_lo, f_hi)};
-  const double c = interior_minimum(a);
+  const double c = detail::activation_info(a).interior_minimum;
   if (c > lo && c < hi) r.lo = std::min(r.lo, reference::activation(a, c));
   return r;
 }
 
 double evaluation_scale(Activation a, double z) {
-  const double f = std::fabs(reference::activation(a, z));
-  switch (a) {
-    case Activation::tanh_shrink: return std::fabs(z) + std::fabs(std::tanh(z));
-    case Activation::gelu:
-    case Activation::silu:
-    case Activation::mish:
-    case Activation::hard_silu: return std::max(f, std::fabs(z));
-    case Activation::squareplus: return std::fabs(z) + std::sqrt(z * z + 4);
-    case Activation::log_sigmoid:
-    case Activation::softplus: return f + std::fabs(z);
-    default: return f;
-  }
+  const auto& entry = detail::activation_info(a);
+  if (entry.row_reduction) detail::fail_not_elementwise(a);
+  return entry.evaluation_scale(z, reference::activation(a, z));
 }
 
 std::string Report::summary() const {

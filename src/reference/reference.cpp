@@ -1,10 +1,13 @@
-// The CPU reference: SPEC.md sections 2, 3 and 7, in float64, written for clarity.
+// The CPU reference: docs/semantics.md (the forward pass, padding, activations), in float64, written for clarity.
 #include "sepconv/reference.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "detail/checks.h"
+#include "detail/activations.h"
+#include "detail/message.h"
+#include "detail/views.h"
+#include "detail/elements.h"
 
 namespace sepconv::reference {
 namespace {
@@ -109,48 +112,12 @@ void row_activation(Activation a, double* z, std::int64_t n, std::int64_t stride
   }
 }
 
-double softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z))); }
-double sigmoid(double z) {
-  return z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
-}
-double hard_sigmoid(double z) { return z <= -3 ? 0.0 : z >= 3 ? 1.0 : z / 6 + 0.5; }
-
 }  // namespace
 
 double activation(Activation a, double z) {
-  constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
-  constexpr double kSeluScale = 1.0507009873554804934193349852946;
-  switch (a) {
-    case Activation::linear: return z;
-    case Activation::relu: return std::max(z, 0.0);
-    case Activation::relu6: return std::min(std::max(z, 0.0), 6.0);
-    case Activation::leaky_relu: return z >= 0 ? z : 0.2 * z;
-    case Activation::elu: return z > 0 ? z : std::expm1(z);
-    case Activation::selu: return kSeluScale * (z > 0 ? z : kSeluAlpha * std::expm1(z));
-    case Activation::softplus: return softplus(z);
-    case Activation::softsign: return z / (1 + std::fabs(z));
-    case Activation::silu: return z * sigmoid(z);
-    case Activation::gelu: return 0.5 * z * std::erfc(-z / std::sqrt(2.0));
-    case Activation::tanh: return std::tanh(z);
-    case Activation::sigmoid: return sigmoid(z);
-    case Activation::exponential: return std::exp(z);
-    case Activation::hard_sigmoid: return hard_sigmoid(z);
-    case Activation::hard_sigmoid_tf_keras: return std::clamp(0.2 * z + 0.5, 0.0, 1.0);
-    case Activation::hard_silu: return z * hard_sigmoid(z);
-    case Activation::mish: return z * std::tanh(softplus(z));
-    case Activation::celu: return std::max(z, 0.0) + std::expm1(std::min(z, 0.0));
-    case Activation::squareplus: return (z + std::sqrt(z * z + 4)) / 2;
-    case Activation::soft_shrink: return z > 0.5 ? z - 0.5 : z < -0.5 ? z + 0.5 : 0.0;
-    case Activation::hard_shrink: return std::fabs(z) > 0.5 ? z : 0.0;
-    case Activation::tanh_shrink: return z - std::tanh(z);
-    case Activation::hard_tanh: return std::clamp(z, -1.0, 1.0);
-    case Activation::sparse_plus: return z <= -1 ? 0.0 : z >= 1 ? z : (z + 1) * (z + 1) / 4;
-    case Activation::sparse_sigmoid: return z <= -1 ? 0.0 : z >= 1 ? 1.0 : (z + 1) / 2;
-    case Activation::log_sigmoid: return -softplus(-z);
-    case Activation::softmax:
-    case Activation::log_softmax: break;
-  }
-  fail("activation", str('"', to_string(a), '"'), "an elementwise activation");
+  const auto& entry = detail::activation_info(a);
+  if (entry.row_reduction) detail::fail_not_elementwise(a);
+  return entry.reference(z);
 }
 
 Intermediate depthwise(const LayerConfig& config, ConstTensorView x, ConstTensorView dw,

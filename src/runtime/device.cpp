@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 
 namespace sepconv::detail {
 
@@ -17,28 +17,6 @@ DeviceGuard::DeviceGuard(int device) {
 
 DeviceGuard::~DeviceGuard() {
   if (previous_ >= 0) static_cast<void>(cudaSetDevice(previous_));
-}
-
-DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
-  if (bytes > 0) SEPCONV_CUDA_TRY(cudaMalloc(&data_, bytes));
-}
-
-DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
-
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
-  if (this != &other) {
-    release();
-    data_ = std::exchange(other.data_, nullptr);
-    bytes_ = std::exchange(other.bytes_, 0);
-  }
-  return *this;
-}
-
-void DeviceBuffer::release() noexcept {
-  if (data_ != nullptr) static_cast<void>(cudaFree(data_));
-  data_ = nullptr;
-  bytes_ = 0;
 }
 
 Owned<cudaStream_t> make_stream() {
@@ -90,3 +68,43 @@ MemoryKind memory_kind(const void* pointer, int* device) {
 }
 
 }  // namespace sepconv::detail
+
+namespace sepconv {
+
+void cuda_check(cudaError_t status, const char* call) {
+  if (status != cudaSuccess) detail::throw_cuda_error(status, call, nullptr, 0);
+}
+
+DeviceBuffer::DeviceBuffer(std::size_t bytes, int device) : bytes_(bytes) {
+  if (device < 0) SEPCONV_CUDA_TRY(cudaGetDevice(&device));
+  device_ = device;
+  if (bytes == 0) return;
+  detail::DeviceGuard guard(device);
+  SEPCONV_CUDA_TRY(cudaMalloc(&data_, bytes));
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)),
+      device_(other.device_) {}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+    device_ = other.device_;
+  }
+  return *this;
+}
+
+void DeviceBuffer::release() noexcept {
+  if (data_ != nullptr) static_cast<void>(cudaFree(data_));
+  data_ = nullptr;
+  bytes_ = 0;
+}
+
+Workspace::Workspace(const Context& context, std::size_t bytes)
+    : DeviceBuffer(bytes, context.device()) {}
+
+}  // namespace sepconv

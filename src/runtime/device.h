@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "plan/plan.h"
+#include "sepconv/layer.h"
 
 namespace sepconv::detail {
 
@@ -24,26 +25,6 @@ class DeviceGuard {
 
  private:
   int previous_ = -1;
-};
-
-/// Device memory (cudaMalloc / cudaFree). Move-only; freeing never throws.
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  /// Allocates `bytes` on the current device (nothing for 0). Throws CudaError.
-  explicit DeviceBuffer(std::size_t bytes);
-  ~DeviceBuffer() { release(); }
-  DeviceBuffer(DeviceBuffer&& other) noexcept;
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  [[nodiscard]] void* data() const noexcept { return data_; }
-  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
-  void release() noexcept;
-
- private:
-  void* data_ = nullptr;
-  std::size_t bytes_ = 0;
 };
 
 /// Destroys CUDA runtime and cuBLASLt handles (for unique_ptr); never throws.

@@ -1,11 +1,29 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
+#include <variant>
+
 #include "kernels/depthwise/depthwise_fwd.h"
 #include "kernels/epilogue/epilogue.h"
 #include "runtime/nvtx.h"
 #include "sepconv/error.h"
 
 namespace sepconv::detail {
+
+BoundPlan::BoundPlan(Plan p) : plan(std::move(p)) {
+  matmuls.resize(plan.steps.size());
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    if (const auto* g = std::get_if<GemmStep>(&plan.steps[i])) matmuls[i].emplace(g->plan);
+  }
+}
+
+std::size_t BoundPlan::gemm_workspace_bytes() const {
+  std::size_t most = 0;
+  for (const auto& m : matmuls) {
+    if (m) most = std::max(most, m->workspace_size());
+  }
+  return most;
+}
 
 void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t time_begin,
                 ConstTensorView x, TensorView y, const DeviceWeights& weights, void* workspace,
@@ -14,39 +32,56 @@ void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t t
   if (workspace_bytes < bound.workspace_bytes()) {
     throw Error("sepconv: internal error: a window got less workspace than its plan needs");
   }
-  const auto e = static_cast<std::int64_t>(dtype_size(plan.dtype));
+  const auto e = static_cast<std::int64_t>(dtype_size(plan.precision.dtype));
   const bool last = plan.config.data_format == DataFormat::channels_last;
-  auto* d = static_cast<unsigned char*>(workspace);
-  auto* z = d + plan.d_bytes;
-  auto* lt_workspace = z + plan.z_bytes;
-  const std::size_t lt_bytes = workspace_bytes - static_cast<std::size_t>(plan.d_bytes + plan.z_bytes);
-
-  {
-    ScopedRange range("depthwise");
-    DepthwiseArgs args;
-    args.plan = plan.depthwise;
-    args.plan.time_begin = time_begin;
-    args.x = static_cast<const unsigned char*>(x.data) + batch_begin * x.strides[0] * e;
-    args.w = weights.depthwise;
-    args.d = d;
-    launch_depthwise(args, stream);
-  }
-
-  // The window's first output element; the GEMM writes there, or into the scratch Z that the
-  // epilogue then copies (or rounds) into y.
-  const std::int64_t y_offset =
-      batch_begin * y.strides[0] + time_begin * (last ? y.strides[1] : y.strides[2]);
-  void* y_window = static_cast<unsigned char*>(y.data) + y_offset * e;
-  {
-    ScopedRange range("pointwise_gemm");
-    const void* a = plan.gemm.a_is_weights ? weights.pointwise : d;
-    const void* b = plan.gemm.a_is_weights ? d : weights.pointwise;
-    bound.matmul.run(handle, a, b, plan.z_bytes > 0 ? static_cast<void*>(z) : y_window,
-                     lt_workspace, lt_bytes, stream);
-  }
-  if (plan.epilogue.elementwise || plan.epilogue.row_reduction) {
-    ScopedRange range("epilogue");
-    launch_epilogue(plan.epilogue, y_window, z, weights.bias, stream);
+  auto* const base = static_cast<unsigned char*>(workspace);
+  const auto own = static_cast<std::size_t>(plan.workspace_bytes());
+  // Where each buffer of the window lives: x and y at the window's first batch and step.
+  auto at = [&](Buffer b) -> void* {
+    switch (b) {
+      case Buffer::x:
+        return const_cast<unsigned char*>(static_cast<const unsigned char*>(x.data)) +
+               batch_begin * x.strides[0] * e;
+      case Buffer::y:
+        return static_cast<unsigned char*>(y.data) +
+               (batch_begin * y.strides[0] + time_begin * (last ? y.strides[1] : y.strides[2])) * e;
+      case Buffer::depthwise_weights: return const_cast<void*>(weights.depthwise);
+      case Buffer::pointwise_weights: return const_cast<void*>(weights.pointwise);
+      case Buffer::bias: return const_cast<void*>(weights.bias);
+      case Buffer::gemm_workspace: return base + own;
+      case Buffer::d:
+      case Buffer::z:
+        for (const auto& s : plan.workspace) {
+          if (s.buffer == b) return base + s.offset;
+        }
+        break;
+    }
+    throw Error(std::string("sepconv: internal error: the plan has no ") + buffer_name(b));
+  };
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    std::visit(
+        [&](const auto& step) {
+          using S = std::decay_t<decltype(step)>;
+          if constexpr (std::is_same_v<S, DepthwiseStep>) {
+            ScopedRange range("depthwise");
+            DepthwiseArgs args;
+            args.plan = step.plan;
+            args.plan.time_begin = time_begin;
+            args.x = at(Buffer::x);
+            args.w = at(Buffer::depthwise_weights);
+            args.d = at(Buffer::d);
+            launch_depthwise(args, stream);
+          } else if constexpr (std::is_same_v<S, GemmStep>) {
+            ScopedRange range("pointwise_gemm");
+            bound.matmuls[i]->run(handle, at(step.a), at(step.b), at(step.c),
+                                  at(Buffer::gemm_workspace), workspace_bytes - own, stream);
+          } else {
+            ScopedRange range("epilogue");
+            launch_epilogue(step.plan, at(Buffer::y), at(step.source),
+                            step.plan.add_bias ? at(Buffer::bias) : nullptr, stream);
+          }
+        },
+        plan.steps[i]);
   }
 }
 

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "runtime/check.h"
-#include "detail/checks.h"
+#include "detail/cuda_check.h"
+#include "detail/message.h"
 
 namespace sepconv::detail {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "cli/cli_test_support.h"
 #include "golden/golden_data.h"
-#include "detail/checks.h"
+#include "detail/elements.h"
 #include "io/npy.h"
 #include "sepconv/error.h"
 

@@ -104,12 +104,8 @@ detail::PlanRequest build_request(const LayerConfig& config, const Precision& pr
                                   const HostTensor& y, const HostWeights& w) {
   detail::PlanRequest r;
   r.config = config;
-  r.dtype = precision.dtype;
-  r.math = precision.math;
-  r.float32_intermediate = precision.float32_intermediate;
-  r.batch = batch;
-  r.length = length;
-  r.in_channels = channels;
+  r.precision = precision;
+  r.shape = detail::problem_shape(config, batch, length, channels);
   r.window = window;
   const ConstTensorView xv = x.view();
   const ConstTensorView yv = y.view();
@@ -140,15 +136,15 @@ EmulatedDepthwise emulate(const CaseSpec& spec, const HostTensor& x, const HostW
   EmulatedDepthwise run;
   run.plan = detail::make_plan(request, spec.limits);
   run.w_packed = detail::pack_depthwise(spec.config, spec.channels, w.depthwise.view());
-  run.d.assign(static_cast<std::size_t>(run.plan.d_bytes), 0);
-  const DType d_dtype = run.plan.depthwise.d_dtype;
+  run.d.assign(static_cast<std::size_t>(run.plan.bytes(detail::Buffer::d)), 0);
+  const DType d_dtype = run.plan.depthwise().d_dtype;
   const auto ed = dtype_size(d_dtype);
   for (std::size_t i = 0; i + ed <= run.d.size(); i += ed) {
     detail::store_element(run.d.data() + i, d_dtype, 0, std::nan(""));
   }
   const auto e = dtype_size(spec.dtype);
   detail::DepthwiseArgs args;
-  args.plan = run.plan.depthwise;
+  args.plan = run.plan.depthwise();
   const ConstTensorView xv = x.view();
   args.x = static_cast<const unsigned char*>(xv.data) +
            run.plan.window.batch_begin * xv.strides[0] * static_cast<std::int64_t>(e);
@@ -162,8 +158,8 @@ EmulatedDepthwise emulate(const CaseSpec& spec, const HostTensor& x, const HostW
 
 double d_at(const EmulatedDepthwise& run, std::int64_t b, std::int64_t t, std::int64_t c,
             std::int64_t m) {
-  const auto& p = run.plan.depthwise;
-  const std::int64_t q = m * p.channels + c;
+  const auto& p = run.plan.depthwise();
+  const std::int64_t q = m * p.in_channels + c;
   const std::int64_t off = p.format == DataFormat::channels_last
                                ? b * p.d_batch_stride + t * p.d_ld + q
                                : b * p.d_batch_stride + q * p.d_ld + t;
@@ -178,21 +174,21 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
     if (reported++ < 5) problems << "  " << what << "\n";
   };
   for (const auto& e : run.memory.errors()) report("emulator: " + e);
-  const auto& p = run.plan.depthwise;
+  const auto& p = run.plan.depthwise();
   const auto& win = run.plan.window;
   reference::Window rw{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
   const auto ref = reference::depthwise(spec.config, x.view(), w.depthwise.view(), rw);
   // Float accumulation of k terms (2 k u32 of the term sum), then rounding to the dtype.
-  const double acc_tol = 2.0 * static_cast<double>(p.kernel) * std::ldexp(1.0, -24);
-  const double store_tol = accuracy::storage_roundoff(run.plan.depthwise.d_dtype);
+  const double acc_tol = 2.0 * static_cast<double>(p.kernel_size) * std::ldexp(1.0, -24);
+  const double store_tol = accuracy::storage_roundoff(run.plan.depthwise().d_dtype);
   // Rounding a value in the subnormal range of D's type errs by up to half its subnormal spacing.
-  const double subnormal = run.plan.depthwise.d_dtype == DType::f16 ? std::ldexp(1.0, -25)
-                           : run.plan.depthwise.d_dtype == DType::bf16 ? std::ldexp(1.0, -134)
+  const double subnormal = run.plan.depthwise().d_dtype == DType::f16 ? std::ldexp(1.0, -25)
+                           : run.plan.depthwise().d_dtype == DType::bf16 ? std::ldexp(1.0, -134)
                                                                        : std::ldexp(1.0, -150);
-  const std::int64_t M = p.multiplier;
+  const std::int64_t M = p.depth_multiplier;
   for (std::int64_t b = 0; b < win.batch_count; ++b)
     for (std::int64_t t = 0; t < win.time_count; ++t)
-      for (std::int64_t c = 0; c < p.channels; ++c)
+      for (std::int64_t c = 0; c < p.in_channels; ++c)
         for (std::int64_t m = 0; m < M; ++m) {
           const auto i = ref.index(b, t, c * M + m);
           const double want = ref.mid[i];
@@ -209,7 +205,7 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
   const auto& writes = run.memory.writes("d");
   const auto e = static_cast<std::int64_t>(dtype_size(p.d_dtype));
   std::vector<char> valid(writes.size(), 0);
-  const std::int64_t rows = p.channels * M + (p.ones_row ? 1 : 0);
+  const std::int64_t rows = p.in_channels * M + (p.ones_row ? 1 : 0);
   for (std::int64_t b = 0; b < win.batch_count; ++b)
     for (std::int64_t t = 0; t < win.time_count; ++t)
       for (std::int64_t q = 0; q < rows; ++q) {
@@ -217,7 +213,7 @@ std::string check_depthwise(const CaseSpec& spec, const HostTensor& x, const Hos
                                      ? b * p.d_batch_stride + t * p.d_ld + q
                                      : b * p.d_batch_stride + q * p.d_ld + t;
         for (std::int64_t k = 0; k < e; ++k) valid[static_cast<std::size_t>(off * e + k)] = 1;
-        if (q == p.channels * M &&
+        if (q == p.in_channels * M &&
             detail::load_element(run.d.data(), p.d_dtype, off) != 1.0) {
           report("ones row not 1 at b=" + std::to_string(b) + " t=" + std::to_string(t));
         }

@@ -27,7 +27,7 @@ std::vector<std::string> check_launch_limits(const detail::DepthwisePlan& p,
   expect(p.blocks == p.batch * p.time_tiles * p.channel_groups, "block count");
   expect(p.tile_steps == static_cast<std::int64_t>(p.threads_t) * p.steps_per_thread * p.groups,
          "tile_steps");
-  expect(p.num_chunks == (p.kernel + p.tap_chunk - 1) / p.tap_chunk, "num_chunks");
+  expect(p.num_chunks == (p.kernel_size + p.tap_chunk - 1) / p.tap_chunk, "num_chunks");
   expect(!p.chunked() || p.groups == 1, "chunked taps with several output groups");
   return v;
 }

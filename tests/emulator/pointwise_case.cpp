@@ -48,9 +48,9 @@ HostOperand operand(cublasLtMatrixLayout_t layout, const void* data, const void*
 // D as the depthwise kernel writes it: multiplier-major channels q' = m*C + c, rows padded to
 // d_ld, the ones row for BiasMode::ones_row; the padding is NaN, so a GEMM reading it fails.
 std::vector<unsigned char> arrange_d(const detail::Plan& plan, const reference::Intermediate& mid) {
-  const detail::DepthwisePlan& dw = plan.depthwise;
+  const detail::DepthwisePlan& dw = plan.depthwise();
   const DType dtype = dw.d_dtype;
-  std::vector<unsigned char> d(static_cast<std::size_t>(plan.d_bytes));
+  std::vector<unsigned char> d(static_cast<std::size_t>(plan.bytes(detail::Buffer::d)));
   const auto elements = static_cast<std::int64_t>(d.size() / dtype_size(dtype));
   for (std::int64_t i = 0; i < elements; ++i) {
     detail::store_element(d.data(), dtype, i, std::numeric_limits<double>::quiet_NaN());
@@ -59,8 +59,8 @@ std::vector<unsigned char> arrange_d(const detail::Plan& plan, const reference::
   auto at = [&](std::int64_t b, std::int64_t t, std::int64_t q) {
     return b * dw.d_batch_stride + (last ? t * dw.d_ld + q : q * dw.d_ld + t);
   };
-  const std::int64_t C = dw.channels;
-  const std::int64_t M = dw.multiplier;
+  const std::int64_t C = dw.in_channels;
+  const std::int64_t M = dw.depth_multiplier;
   for (std::int64_t b = 0; b < dw.batch; ++b) {
     for (std::int64_t t = 0; t < dw.time_count; ++t) {
       for (std::int64_t c = 0; c < C; ++c) {
@@ -114,7 +114,7 @@ std::string run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan&
                         const ConstTensorView& bias, HostTensor& y) {
   const LayerConfig& cfg = plan.config;
   const detail::LaunchWindow& win = plan.window;
-  const auto e = static_cast<std::int64_t>(dtype_size(plan.dtype));
+  const auto e = static_cast<std::int64_t>(dtype_size(plan.precision.dtype));
   const DType g = gemm.dtype;  // D's, the weights', the bias's and the GEMM output's type
   const auto eg = static_cast<std::int64_t>(dtype_size(g));
   const bool last = cfg.data_format == DataFormat::channels_last;
@@ -140,12 +140,12 @@ std::string run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan&
   a.layout = lt.layout_a();
   b.layout = lt.layout_b();
   // The GEMM writes y's window, or the float32 scratch Z (poisoned: unwritten elements show).
-  std::vector<float> z(static_cast<std::size_t>(plan.z_bytes / 4),
+  std::vector<float> z(static_cast<std::size_t>(plan.bytes(detail::Buffer::z) / 4),
                        std::numeric_limits<float>::quiet_NaN());
   const HostOperand out =
-      plan.z_bytes > 0
+      plan.bytes(detail::Buffer::z) > 0
           ? HostOperand{lt.layout_c(), z.data(), 0, static_cast<std::int64_t>(z.size())}
-          : operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), plan.dtype);
+          : operand(lt.layout_c(), y_window, y.bytes().data(), y.bytes().size(), plan.precision.dtype);
   HostOperand out_d = out;
   out_d.layout = lt.layout_d();
   descriptor_gemm(lt.desc(), 1.0f, a, b, 0.0f, out, out_d, cfg.filters);
@@ -153,7 +153,9 @@ std::string run_pointwise_host(const detail::Plan& plan, const detail::GemmPlan&
   memory.add_global("y", y.bytes().data(), y.bytes().size(), true);
   memory.add_global("Z", z.data(), z.size() * sizeof(float), true);
   if (cfg.use_bias) memory.add_global("bias", bias_g.data(), bias_g.size(), false);
-  detail::apply_epilogue_host(plan.epilogue, y_window, z.data(), b_ptr, memory);
+  if (plan.has_epilogue()) {
+    detail::apply_epilogue_host(plan.epilogue(), y_window, z.data(), b_ptr, memory);
+  }
   std::string problems;
   for (const auto& error : memory.errors()) problems += "  epilogue: " + error + "\n";
   return problems;
@@ -253,9 +255,9 @@ PointwiseOutcome run_case(const PointwiseCase& c,
   const std::vector<unsigned char> wp =
       detail::pack_pointwise(cfg, c.in_channels, w.pointwise.view(),
                              cfg.use_bias ? w.bias.view() : ConstTensorView{}, plan.bias,
-                             plan.gemm.dtype);
+                             plan.gemm().dtype);
 
-  detail::GemmPlan gemm = plan.gemm;
+  detail::GemmPlan gemm = plan.gemm();
   if (plant) plant(gemm);
   outcome.memory_errors =
       run_pointwise_host(plan, gemm, d, wp, cfg.use_bias ? w.bias.view() : ConstTensorView{}, y);

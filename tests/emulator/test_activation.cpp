@@ -10,8 +10,9 @@
 #include "detail/activations.h"
 #include "kernels/epilogue/epilogue.h"
 #include "emulator/checked_memory.h"
-#include "detail/checks.h"
+#include "detail/elements.h"
 #include "sepconv/accuracy.h"
+#include "sepconv/error.h"
 #include "sepconv/reference.h"
 
 namespace sepconv::test {
@@ -124,7 +125,7 @@ void check_long_rows(Activation a, std::int64_t n) {
   detail::EpiloguePlan p;
   p.dtype = DType::f32;
   p.row_reduction = true;
-  p.activation = a;
+  p.row_activation = a;
   p.format = DataFormat::channels_first;
   p.batch = 1;
   p.filters = 2;
@@ -183,7 +184,7 @@ TEST(EpilogueRows, BiasThenSoftmaxAlongFilters) {
   p.elementwise = true;
   p.add_bias = true;
   p.row_reduction = true;
-  p.activation = Activation::softmax;
+  p.row_activation = Activation::softmax;
   p.format = DataFormat::channels_last;
   p.batch = 2;
   p.steps = 3;

@@ -26,8 +26,8 @@ std::string run_forward(const CaseSpec& spec, const HostTensor& x, const HostWei
   const detail::Plan& plan = run.plan;
   const auto wp = detail::pack_pointwise(spec.config, spec.channels, w.pointwise.view(),
                                          w.bias.shape().empty() ? ConstTensorView{} : w.bias.view(),
-                                         plan.bias, plan.gemm.dtype);
-  problems += run_pointwise_host(plan, plan.gemm, run.d, wp,
+                                         plan.bias, plan.gemm().dtype);
+  problems += run_pointwise_host(plan, plan.gemm(), run.d, wp,
                                  spec.config.use_bias ? w.bias.view() : ConstTensorView{}, y);
   const auto& win = plan.window;
   const reference::Window rw{win.batch_begin, win.batch_count, win.time_begin, win.time_count};
@@ -56,7 +56,7 @@ TEST_P(ForwardEmulator, MatchesReference) {
     const HostWeights w = random_weights(spec.config, spec.channels, spec.dtype, rng);
     HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, spec.dtype, spec.y_slack);
     const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
-    chunked += run.plan.depthwise.chunked() ? 1 : 0;
+    chunked += run.plan.depthwise().chunked() ? 1 : 0;
     const std::string problems = run_forward(spec, x, w, y, run);
     ASSERT_TRUE(problems.empty()) << "case " << i << ": " << spec.describe() << "\n"
                                   << run.plan.describe() << problems;
@@ -91,7 +91,7 @@ TEST(ForwardEmulatorVariants, EveryVariantAndTheChunkedPath) {
           HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, dtype);
           const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
           if (path >= 2) {
-            EXPECT_TRUE(run.plan.depthwise.chunked()) << spec.describe();
+            EXPECT_TRUE(run.plan.depthwise().chunked()) << spec.describe();
           }
           const std::string problems = run_forward(spec, x, w, y, run);
           EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << run.plan.describe() << problems;
@@ -120,9 +120,9 @@ TEST(ForwardEmulatorFixed, GridsSmallerThanTheWorkTakeSeveralStrides) {
       HostTensor y = poisoned_output(spec.config, spec.batch, spec.length, spec.dtype);
       const EmulatedDepthwise run = emulate(spec, x, w, make_request(spec, x, y, w));
       const detail::Plan& p = run.plan;
-      EXPECT_EQ(p.depthwise.grid, 3);
-      EXPECT_GE(p.depthwise.blocks, 2 * p.depthwise.grid) << p.describe();
-      EXPECT_EQ(p.epilogue.max_blocks, 3);
+      EXPECT_EQ(p.depthwise().grid, 3);
+      EXPECT_GE(p.depthwise().blocks, 2 * p.depthwise().grid) << p.describe();
+      EXPECT_EQ(p.epilogue().max_blocks, 3);
       const std::string problems = run_forward(spec, x, w, y, run);
       EXPECT_TRUE(problems.empty()) << spec.describe() << "\n" << p.describe() << problems;
     }

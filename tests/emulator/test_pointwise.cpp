@@ -45,17 +45,17 @@ TEST_P(PointwiseSweep, DescriptorGemmAndEpilogueMatchTheReference) {
     EXPECT_TRUE(out.memory_errors.empty()) << out.memory_errors << out.plan.describe();
     const detail::Plan& p = out.plan;
     ++coverage[std::string(to_string(c.dtype)) + (c.math == MathMode::tf32 ? "/tf32" : "")];
-    ++coverage[p.gemm.batch_count > 1 ? "strided-batched" : "one GEMM"];
+    ++coverage[p.gemm().batch_count > 1 ? "strided-batched" : "one GEMM"];
     ++coverage[std::string("bias ") +
                (p.bias == detail::BiasMode::none            ? "none"
                 : p.bias == detail::BiasMode::gemm_epilogue ? "epilogue"
                 : p.bias == detail::BiasMode::ones_row      ? "ones-row"
                                                             : "elementwise")];
-    ++coverage[std::string("GEMM epilogue ") + detail::gemm_epilogue_name(p.gemm.epilogue)];
-    if (p.window.batch_count != c.batch || p.window.time_count != p.geometry.out_length) {
+    ++coverage[std::string("GEMM epilogue ") + detail::gemm_epilogue_name(p.gemm().epilogue)];
+    if (p.window.batch_count != c.batch || p.window.time_count != p.shape.geometry.out_length) {
       ++coverage["window"];
     }
-    if (p.epilogue.row_reduction) ++coverage["row pass"];
+    if (p.has_epilogue() && p.epilogue().row_reduction) ++coverage["row pass"];
     if (p.window.time_count == 1) ++coverage["one step"];
     if (c.zero_unit_strides) ++coverage["zero strides"];
   }

@@ -4,7 +4,7 @@
 //   error cases:   sepconv rejects the config / input shape with InvalidArgument naming the same
 //                  argument as the manifest.
 // Where Keras and sepconv disagree (Keras accepts glu, sparsemax, an empty output, ...: the
-// manifest's keras_raised = false), the test passes — sepconv's behaviour is SPEC.md's decision —
+// manifest's keras_raised = false), the test passes — sepconv's behaviour is the choice docs/semantics.md states —
 // and says so in a NOTE line; GoldenData.DisagreementsWithKeras lists them all.
 #include <gtest/gtest.h>
 

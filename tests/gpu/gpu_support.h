@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 #include "runtime/device.h"
 #include "sepconv/layer.h"
 #include "support/host_tensor.h"
@@ -42,7 +42,7 @@ class DeviceMirror {
   [[nodiscard]] TensorView view() const { return view_; }
 
  private:
-  detail::DeviceBuffer buffer_;
+  DeviceBuffer buffer_;
   TensorView view_;
 };
 

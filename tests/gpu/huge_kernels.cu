@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 #include "runtime/device.h"
 #include "kernels/launch.cuh"
 #include "parity_case.h"
@@ -66,7 +66,7 @@ void fill_hashed_on_device(float* x, std::int64_t count, std::uint64_t seed, cud
 }
 
 std::int64_t count_nan_on_device(const float* x, std::int64_t count, cudaStream_t stream) {
-  detail::DeviceBuffer counts(static_cast<std::size_t>(kBlocks * kThreads) * sizeof(std::int64_t));
+  DeviceBuffer counts(static_cast<std::size_t>(kBlocks * kThreads) * sizeof(std::int64_t));
   auto* c = static_cast<std::int64_t*>(counts.data());
   detail::launch_kernel(NanCount{x, count, c}, {kBlocks, kThreads, 0, false}, stream);
   std::vector<std::int64_t> host(static_cast<std::size_t>(kBlocks * kThreads));

@@ -12,7 +12,8 @@
 #include <thread>
 
 #include "depthwise_case.h"
-#include "detail/checks.h"
+#include "detail/message.h"
+#include "detail/elements.h"
 #include "sepconv/accuracy.h"
 
 namespace sepconv::test::parity {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "detail/message.h"
 #include "runtime/device.h"
 #include "huge_kernels.h"
 #include "parity_gpu.h"
@@ -117,8 +118,8 @@ void run_huge(const LayerConfig& config) {
   }
   const std::string plan = layer.describe(1, kLength);
 
-  detail::DeviceBuffer dx(x_bytes);
-  detail::DeviceBuffer dy(y_bytes);
+  DeviceBuffer dx(x_bytes);
+  DeviceBuffer dy(y_bytes);
   Workspace workspace(ctx, workspace_bytes);
   auto* x_device = static_cast<float*>(dx.data());
   auto* y_device = static_cast<float*>(dy.data());

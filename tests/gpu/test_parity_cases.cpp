@@ -1,5 +1,5 @@
 // The parity suite's tables and checks, on the CPU (labels cpu, parity): the cases are what their
-// names and the README promise (sizes, every activation / format / precision, the kernel paths
+// names and docs/testing.md promise (sizes, every activation / format / precision, the kernel paths
 // the plan takes under H100, A100 and smaller shared-memory limits), the windows cover what they
 // claim, and the checks catch a planted unwritten element, a write outside a sliced y, a
 // nondeterministic second forward and a wrong value — with the reference standing in for the GPU.
@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "detail/checks.h"
+#include "detail/elements.h"
 #include "plan/plan.h"
 #include "parity_case.h"
 
@@ -45,12 +45,8 @@ std::vector<detail::DeviceLimits> device_classes() {
 detail::Plan described_plan(const ParityCase& c, const detail::DeviceLimits& limits) {
   detail::PlanRequest r;
   r.config = c.config;
-  r.dtype = c.precision.dtype;
-  r.math = c.precision.math;
-  r.float32_intermediate = c.precision.float32_intermediate;
-  r.batch = c.batch;
-  r.length = c.length;
-  r.in_channels = c.channels;
+  r.precision = c.precision;
+  r.shape = detail::problem_shape(c.config, c.batch, c.length, c.channels);
   const auto xs = input_shape(c.config, c.batch, c.length, c.channels);
   const auto ys = output_shape(c.config, c.batch, c.length);
   r.x_strides[0] = xs[1] * xs[2];
@@ -140,13 +136,13 @@ TEST(ParityCases, CasesTakeTheKernelPathsTheyClaim) {
     for (const auto& limits : device_classes()) {
       const detail::Plan plan = described_plan(c, limits);
       if (c.tap_chunked) {
-        EXPECT_TRUE(plan.depthwise.chunked())
+        EXPECT_TRUE(plan.depthwise().chunked())
             << c.describe() << " under a shared budget of " << limits.shared_budget << " B:\n"
             << plan.describe();
       }
       if (c.name.find("gathered") != std::string::npos &&
           limits.shared_budget == device_classes()[0].shared_budget) {
-        EXPECT_TRUE(plan.depthwise.gather) << c.describe() << "\n" << plan.describe();
+        EXPECT_TRUE(plan.depthwise().gather) << c.describe() << "\n" << plan.describe();
       }
     }
     chunked += c.tap_chunked ? 1 : 0;
@@ -160,7 +156,9 @@ TEST(ParityCases, CasesTakeTheKernelPathsTheyClaim) {
       ParityCase one = c;
       one.batch = 1;
       one.length = c.workspace_steps;
-      EXPECT_GT(described_plan(c, {}).d_bytes, described_plan(one, {}).d_bytes) << c.describe();
+      EXPECT_GT(described_plan(c, {}).bytes(detail::Buffer::d),
+                described_plan(one, {}).bytes(detail::Buffer::d))
+          << c.describe();
     }
   }
 }

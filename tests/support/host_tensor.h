@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "detail/checks.h"
+#include "detail/elements.h"
 #include "sepconv/config.h"
 #include "sepconv/tensor.h"
 

@@ -5,12 +5,10 @@
 #include <memory>
 #include <vector>
 
-#include "detail/checks.h"
 #include "sepconv/reference.h"
 #include "sepconv/version.h"
+#include "text.h"
 #if SEPCONV_WITH_CUDA
-#include "runtime/check.h"
-#include "runtime/device.h"
 #include "sepconv/layer.h"
 #endif
 
@@ -29,7 +27,7 @@ Device parse_device(std::string_view text) {
   if (text == "cpu") return Device::cpu;
   if (text == "gpu") return Device::gpu;
   if (text == "auto") return Device::automatic;
-  detail::fail("device", detail::str('"', text, '"'), "cpu, gpu or auto");
+  cli::fail("device", cli::str('"', text, '"'), "cpu, gpu or auto");
 }
 
 namespace {
@@ -45,23 +43,42 @@ bool gpu_usable() {
 #if SEPCONV_WITH_CUDA
 // A device copy of a host view: the bytes its elements span, with the same strides.
 struct DeviceCopy {
-  detail::DeviceBuffer buffer;
+  DeviceBuffer buffer;
   TensorView view;
 };
 
 // Copied on `stream`, the stream the forward then runs on: a cudaMemcpy from pageable memory may
 // return before its copy lands, unordered with a non-blocking stream.
-DeviceCopy to_device(const ConstTensorView& v, cudaStream_t stream) {
+DeviceCopy to_device(const ConstTensorView& v, int device, cudaStream_t stream) {
   DeviceCopy d;
-  const auto range = detail::byte_range(v);
-  d.buffer = detail::DeviceBuffer(std::max<std::size_t>(range.end - range.begin, 1));
-  if (range.end > range.begin) {
-    SEPCONV_CUDA_TRY(cudaMemcpyAsync(d.buffer.data(), v.data, range.end - range.begin,
-                                     cudaMemcpyHostToDevice, stream));
+  const auto bytes = static_cast<std::size_t>(v.span_bytes());
+  d.buffer = DeviceBuffer(std::max<std::size_t>(bytes, 1), device);
+  if (bytes > 0) {
+    cuda_check(cudaMemcpyAsync(d.buffer.data(), v.data, bytes, cudaMemcpyHostToDevice, stream),
+               "cudaMemcpyAsync (upload)");
   }
   d.view = {d.buffer.data(), v.dtype, v.rank, v.shape, v.strides};
   return d;
 }
+
+// A CUDA stream and two events, destroyed with the run.
+struct Timing {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  Timing() {
+    cuda_check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    cuda_check(cudaEventCreate(&start), "cudaEventCreate");
+    cuda_check(cudaEventCreate(&stop), "cudaEventCreate");
+  }
+  ~Timing() {
+    static_cast<void>(cudaEventDestroy(stop));
+    static_cast<void>(cudaEventDestroy(start));
+    static_cast<void>(cudaStreamDestroy(stream));
+  }
+  Timing(const Timing&) = delete;
+  Timing& operator=(const Timing&) = delete;
+};
 
 RunInfo run_on_gpu(const LayerConfig& config, const Precision& precision, ConstTensorView x,
                    const Weights& weights, TensorView y) {
@@ -70,36 +87,31 @@ RunInfo run_on_gpu(const LayerConfig& config, const Precision& precision, ConstT
   const std::int64_t length = last ? x.shape[1] : x.shape[2];
   const std::int64_t channels = last ? x.shape[2] : x.shape[1];
   Context context(0);
-  detail::DeviceGuard guard(context.device());
   SeparableConv1D layer(context, config, channels, precision);
   layer.set_weights(weights);
   context.reserve(layer, batch, length);
-  const auto owned_stream = detail::make_stream();
-  const auto owned_start = detail::make_event();
-  const auto owned_stop = detail::make_event();
-  cudaStream_t stream = owned_stream.get();
-  const DeviceCopy dx = to_device(x, stream);
-  DeviceCopy dy = to_device(y, stream);
-  cudaEvent_t start = owned_start.get();
-  cudaEvent_t stop = owned_stop.get();
+  cuda_check(cudaSetDevice(context.device()), "cudaSetDevice");
+  const Timing t;
+  const DeviceCopy dx = to_device(x, context.device(), t.stream);
+  DeviceCopy dy = to_device(y, context.device(), t.stream);
 
-  layer.forward(dx.view, dy.view, stream);  // warm-up (module load, plan)
+  layer.forward(dx.view, dy.view, t.stream);  // warm-up (module load, plan)
   std::vector<float> times;
   for (int i = 0; i < 5; ++i) {
-    SEPCONV_CUDA_TRY(cudaEventRecord(start, stream));
-    layer.forward(dx.view, dy.view, stream);
-    SEPCONV_CUDA_TRY(cudaEventRecord(stop, stream));
-    SEPCONV_CUDA_TRY(cudaEventSynchronize(stop));
+    cuda_check(cudaEventRecord(t.start, t.stream), "cudaEventRecord");
+    layer.forward(dx.view, dy.view, t.stream);
+    cuda_check(cudaEventRecord(t.stop, t.stream), "cudaEventRecord");
+    cuda_check(cudaEventSynchronize(t.stop), "cudaEventSynchronize");
     float ms = 0;
-    SEPCONV_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));
+    cuda_check(cudaEventElapsedTime(&ms, t.start, t.stop), "cudaEventElapsedTime");
     times.push_back(ms);
   }
   std::sort(times.begin(), times.end());
-  const auto range = detail::byte_range(y);
-  if (range.end > range.begin) {
-    SEPCONV_CUDA_TRY(cudaMemcpyAsync(y.data, dy.buffer.data(), range.end - range.begin,
-                                     cudaMemcpyDeviceToHost, stream));
-    SEPCONV_CUDA_TRY(cudaStreamSynchronize(stream));
+  const auto bytes = static_cast<std::size_t>(y.span_bytes());
+  if (bytes > 0) {
+    cuda_check(cudaMemcpyAsync(y.data, dy.buffer.data(), bytes, cudaMemcpyDeviceToHost, t.stream),
+               "cudaMemcpyAsync (download)");
+    cuda_check(cudaStreamSynchronize(t.stream), "cudaStreamSynchronize");
   }
   return {Device::gpu, times[times.size() / 2], context.describe()};
 }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli_options.h"
-#include "detail/checks.h"
+#include "text.h"
 #include "io/keras_config.h"
 #include "io/npy.h"
 #include "run_layer.h"
@@ -24,7 +24,7 @@ using sepconv::io::FileError;
 using sepconv::io::HostArray;
 
 std::string describe(const LayerConfig& c) {
-  return sepconv::detail::str(
+  return sepconv::cli::str(
       "SeparableConv1D(filters=", c.filters, ", kernel_size=", c.kernel_size,
       ", strides=", c.strides, ", padding=", to_string(c.padding),
       ", data_format=", to_string(c.data_format), ", dilation_rate=", c.dilation_rate,
@@ -106,10 +106,10 @@ DtypeChoice choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& 
                        const HostArray& input) {
   if (o.dtype) return {*o.dtype, "--dtype"};
   if (input.dtype == DType::f32 && config.dtype == DType::bf16) {
-    return {DType::bf16, sepconv::detail::str("float32 files and the dtype \"", config.dtype_name,
+    return {DType::bf16, sepconv::cli::str("float32 files and the dtype \"", config.dtype_name,
                                               "\" of ", *o.config, "; override with --dtype")};
   }
-  return {input.dtype, sepconv::detail::str("the dtype of ", *o.input, "; override with --dtype")};
+  return {input.dtype, sepconv::cli::str("the dtype of ", *o.input, "; override with --dtype")};
 }
 
 // Checks that a file holds the dtype the computation reads and converts it (f32 -> bf16).
@@ -117,7 +117,7 @@ HostArray to_compute_dtype(const HostArray& a, const std::string& path, const Dt
   const DType file = p.dtype == DType::f16 ? DType::f16 : DType::f32;
   if (a.dtype != file) {
     const auto npy = [](DType d) { return d == DType::f16 ? "'<f2' (float16)" : "'<f4' (float32)"; };
-    throw FileError(path, sepconv::detail::str(
+    throw FileError(path, sepconv::cli::str(
                               "dtype ", npy(a.dtype), ", but the layer computes in ",
                               to_string(p.dtype), " (", p.source, ") and reads ", npy(file),
                               " files; all files must have the same dtype"));
@@ -176,7 +176,7 @@ int run_files(const Options& o) {
   sepconv::cli::RunInfo run;
   try {
     if (x.shape.size() != 3) {
-      sepconv::detail::fail("x", "shape " + sepconv::io::shape_tuple(x.shape),
+      sepconv::cli::fail("x", "shape " + sepconv::io::shape_tuple(x.shape),
                             config.data_format == sepconv::DataFormat::channels_last
                                 ? "rank 3: (batch, steps, channels)"
                                 : "rank 3: (batch, channels, steps)");
@@ -191,7 +191,7 @@ int run_files(const Options& o) {
     // A weight whose shape does not fit may as well be the input's fault: name both.
     const bool weight = e.argument() == "depthwise" || e.argument() == "pointwise";
     throw FileError(file_of(e.argument(), o),
-                    weight ? sepconv::detail::str(e.what(), " (in_channels = ",
+                    weight ? sepconv::cli::str(e.what(), " (in_channels = ",
                                                   x.shape[config.data_format == sepconv::DataFormat::channels_last ? 2 : 1],
                                                   " from the input ", *o.input, ")")
                            : std::string(e.what()));

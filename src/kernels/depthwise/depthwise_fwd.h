@@ -3,7 +3,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "plan/plan.h"
+#include "plan/steps.h"
 
 namespace sepconv::detail {
 

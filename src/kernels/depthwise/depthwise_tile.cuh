@@ -78,7 +78,7 @@ struct ThreadRole {
       tc = tid / p.threads_t;
     }
     c = bc.c0 + static_cast<std::int64_t>(tc) * Tr::kVec;
-    active = c < p.channels;
+    active = c < p.in_channels;
   }
 
   /// Output i of group g, relative to the tile. Consecutive outputs per thread, except the
@@ -96,16 +96,16 @@ struct ThreadRole {
 /// Input step (may be outside [0, L): padding) staged in row u for a chunk of taps.
 SEPCONV_HOST_DEVICE SEPCONV_INLINE std::int64_t staged_step(const DepthwisePlan& p, const BlockCoord& bc,
                                                    std::int64_t chunk, std::int64_t u) {
-  const std::int64_t first = (p.time_begin + bc.t0) * p.stride - p.pad_left +
-                             chunk * p.tap_chunk * p.dilation;
+  const std::int64_t first = (p.time_begin + bc.t0) * p.strides - p.pad_left +
+                             chunk * p.tap_chunk * p.dilation_rate;
   if (!p.gather) return first + u;
-  return first + (u / p.tap_chunk) * p.stride + (u % p.tap_chunk) * p.dilation;
+  return first + (u / p.tap_chunk) * p.strides + (u % p.tap_chunk) * p.dilation_rate;
 }
 
 /// Row of the tile holding what output o reads with tap j of the current chunk (j - j0 given).
 SEPCONV_HOST_DEVICE SEPCONV_INLINE std::int64_t staged_row(const DepthwisePlan& p, std::int64_t o,
                                                   std::int64_t tap_in_chunk) {
-  return p.gather ? o * p.tap_chunk + tap_in_chunk : o * p.stride + tap_in_chunk * p.dilation;
+  return p.gather ? o * p.tap_chunk + tap_in_chunk : o * p.strides + tap_in_chunk * p.dilation_rate;
 }
 
 // ---- phase 1: stage the input rows of one chunk ------------------------------------------------
@@ -129,7 +129,7 @@ SEPCONV_HOST_DEVICE void load_tile(const DepthwiseArgs& a, const BlockCoord& bc,
     for (std::int64_t u = tid / p.threads_c; u < p.tile_alloc_rows; u += p.threads_t) {
       const std::int64_t pos = step_of(u);
       V v;
-      if (u < p.tile_rows && c < p.channels && pos >= 0 && pos < p.length) {
+      if (u < p.tile_rows && c < p.in_channels && pos >= 0 && pos < p.length) {
         v = mem.load_global(reinterpret_cast<const V*>(x + pos * p.x_time_stride + c));
       } else {
         for (int e = 0; e < Tr::kVec; ++e) v.v[e] = zero_value<T>();
@@ -148,7 +148,7 @@ SEPCONV_HOST_DEVICE void load_tile(const DepthwiseArgs& a, const BlockCoord& bc,
     const std::int64_t segs = (p.tile_pitch + seg_len - 1) / seg_len;
     const int row = tid / p.threads_t;
     const std::int64_t c = bc.c0 + row;
-    if (c >= p.channels) return;  // no thread computes this row
+    if (c >= p.in_channels) return;  // no thread computes this row
     const T* src = x + c * p.x_channel_stride;
     for (std::int64_t seg = tid % p.threads_t; seg < segs; seg += p.threads_t) {
       const std::int64_t u0 = seg * seg_len;
@@ -178,7 +178,7 @@ SEPCONV_HOST_DEVICE SEPCONV_INLINE Vec<typename Tr::Elem, Tr::kVec> weight(const
                                                                  std::int64_t c, Memory& mem) {
   using T = typename Tr::Elem;
   const DepthwisePlan& p = a.plan;
-  const T* w = static_cast<const T*>(a.w) + (m * p.kernel + j) * p.channels + c;
+  const T* w = static_cast<const T*>(a.w) + (m * p.kernel_size + j) * p.in_channels + c;
   return mem.load_global(reinterpret_cast<const Vec<T, Tr::kVec>*>(w));
 }
 
@@ -229,7 +229,7 @@ SEPCONV_HOST_DEVICE void compute_chunk(const DepthwiseArgs& a, const BlockCoord&
   if (!r.active) return;
   const T* tile = reinterpret_cast<const T*>(smem);
   const std::int64_t j0 = chunk * p.tap_chunk;
-  const std::int64_t j1 = j0 + p.tap_chunk < p.kernel ? j0 + p.tap_chunk : p.kernel;
+  const std::int64_t j1 = j0 + p.tap_chunk < p.kernel_size ? j0 + p.tap_chunk : p.kernel_size;
 
   if constexpr (Tr::kSliding && Tr::kChannelsLast) {
     // s == d == 1: output o, tap j reads row o + (j - j0). A circular window of S rows (slot =
@@ -295,7 +295,7 @@ SEPCONV_HOST_DEVICE void store_outputs(const DepthwiseArgs& a, const BlockCoord&
   const ThreadRole<Tr> r(p, bc, tid);
   if (!r.active) return;
   T* d = static_cast<T*>(a.d) + bc.batch * p.d_batch_stride;
-  const std::int64_t q = m * p.channels + r.c;  // multiplier-major intermediate channel
+  const std::int64_t q = m * p.in_channels + r.c;  // multiplier-major intermediate channel
   if (Tr::kChannelsLast) {
     using V = Vec<T, Tr::kVec>;
     for (int i = 0; i < S; ++i) {
@@ -332,7 +332,7 @@ SEPCONV_HOST_DEVICE void store_ones(const DepthwiseArgs& a, const BlockCoord& bc
   using T = typename Tr::Out;
   const DepthwisePlan& p = a.plan;
   T* row = static_cast<T*>(a.d) + bc.batch * p.d_batch_stride +
-           p.channels * p.multiplier * p.d_ld;
+           p.in_channels * p.depth_multiplier * p.d_ld;
   for (std::int64_t o = tid; o < p.tile_steps; o += p.threads) {
     if (bc.t0 + o < p.time_count) mem.store_global(row + bc.t0 + o, from_float<T>(1.0f));
   }
@@ -349,7 +349,7 @@ SEPCONV_HOST_DEVICE void depthwise_block(const DepthwiseArgs& a, std::int64_t bl
   const DepthwisePlan& p = a.plan;
   const BlockCoord bc = block_coord(p, block);
   bool staged_once = false;
-  for (std::int64_t m = 0; m < p.multiplier; ++m) {
+  for (std::int64_t m = 0; m < p.depth_multiplier; ++m) {
     for (int g = 0; g < p.groups; ++g) {
       for (std::int64_t chunk = 0; chunk < p.num_chunks; ++chunk) {
         if (p.num_chunks > 1 || !staged_once) {

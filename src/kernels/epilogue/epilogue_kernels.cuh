@@ -21,7 +21,7 @@
 #include "detail/activations.h"
 #include "kernels/common.cuh"
 #include "kernels/launch.h"
-#include "plan/plan.h"
+#include "plan/steps.h"
 
 namespace sepconv::detail {
 
@@ -103,12 +103,6 @@ void dispatch_pass_types(const EpiloguePlan& p, F&& f) {
 inline constexpr int kEpilogueThreads = 256;
 
 // ---- the elementwise pass --------------------------------------------------------------------
-
-/// The activation the elementwise pass applies: the layer's, or `linear` when a row pass
-/// (softmax / log_softmax) follows and the elementwise pass only adds the bias.
-inline Activation elementwise_activation(const EpiloguePlan& p) {
-  return p.row_reduction ? Activation::linear : p.activation;
-}
 
 /// One output of the elementwise pass: the activation of z + bias.
 template <class Act>
@@ -392,7 +386,7 @@ void epilogue_launches(const EpiloguePlan& plan, void* y, void* source, const vo
         const std::int64_t groups = kEpilogueThreads >> a.lanes_log2;
         const LaunchShape shape{std::min((rows.count() + groups - 1) / groups, plan.max_blocks),
                                 kEpilogueThreads, 0, false};
-        dispatch_activation(elementwise_activation(plan), [&](auto act) {
+        dispatch_activation(plan.elementwise_activation, [&](auto act) {
           launch(ElementwiseKernel<In, O, decltype(act)>{a}, shape);
         });
       };
@@ -405,7 +399,7 @@ void epilogue_launches(const EpiloguePlan& plan, void* y, void* source, const vo
     if (plan.row_reduction) {
       const LaunchShape shape{std::min(rows.count(), plan.max_blocks), kEpilogueThreads,
                               RowKernel<In, Out, true>::kSharedBytes, false};
-      if (plan.activation == Activation::log_softmax) {
+      if (plan.row_activation == Activation::log_softmax) {
         launch(RowKernel<In, Out, true>{src, src_rows, out, rows}, shape);
       } else {
         launch(RowKernel<In, Out, false>{src, src_rows, out, rows}, shape);

@@ -1,20 +1,26 @@
 #include "io/host_array.h"
 
-#include "detail/checks.h"
+#include "text.h"
 
 namespace sepconv::io {
 
 HostArray HostArray::zeros(DType dtype, std::vector<std::int64_t> shape) {
   if (shape.size() > static_cast<std::size_t>(kMaxRank)) {
-    detail::fail("shape", detail::str("rank ", shape.size()), "rank 0 to 3");
+    cli::fail("shape", cli::str("rank ", shape.size()), "rank 0 to 3");
   }
+  auto times = [&](std::int64_t a, std::int64_t b) {
+    std::int64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) {
+      cli::fail("shape", shape_tuple(shape), "a size whose bytes fit in 64 bits");
+    }
+    return r;
+  };
   std::int64_t n = 1;
   for (auto d : shape) {
-    if (d < 0) detail::fail("shape", shape_tuple(shape), "non-negative extents");
-    n = detail::checked_mul(n, d, "shape");
+    if (d < 0) cli::fail("shape", shape_tuple(shape), "non-negative extents");
+    n = times(n, d);
   }
-  const std::int64_t bytes =
-      detail::checked_mul(n, static_cast<std::int64_t>(dtype_size(dtype)), "shape");
+  const std::int64_t bytes = times(n, static_cast<std::int64_t>(dtype_size(dtype)));
   HostArray a;
   a.dtype = dtype;
   a.shape = std::move(shape);
@@ -47,15 +53,16 @@ TensorView HostArray::view() noexcept {
   return {const_cast<void*>(c.data), c.dtype, c.rank, c.shape, c.strides};
 }
 
-double HostArray::get(std::int64_t i) const { return detail::load_element(bytes.data(), dtype, i); }
+double HostArray::get(std::int64_t i) const {
+  return element(contiguous_view(static_cast<const void*>(bytes.data()), dtype, {numel()}), i);
+}
 
 HostArray converted(const HostArray& array, DType dtype) {
   if (array.dtype == dtype) return array;
   HostArray out = HostArray::zeros(dtype, array.shape);
   const std::int64_t n = array.numel();
-  for (std::int64_t i = 0; i < n; ++i) {
-    detail::store_element(out.bytes.data(), dtype, i, array.get(i));
-  }
+  convert(contiguous_view(static_cast<const void*>(array.bytes.data()), array.dtype, {n}),
+          contiguous_view(static_cast<void*>(out.bytes.data()), dtype, {n}));
   return out;
 }
 

@@ -6,14 +6,14 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "detail/checks.h"
+#include "text.h"
 #include "io/npy.h"
 
 namespace sepconv::io {
 namespace {
 
-using detail::fail;
-using detail::str;
+using cli::fail;
+using cli::str;
 using nlohmann::json;
 
 constexpr std::size_t kMaxConfigBytes = 16 * 1024 * 1024;

@@ -15,7 +15,7 @@
 #include <optional>
 #include <string_view>
 
-#include "detail/checks.h"
+#include "text.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "sepconv_io reads and writes little-endian data in place: a little-endian host is required"
@@ -28,7 +28,7 @@ FileError::FileError(std::string path, const std::string& problem)
 
 namespace {
 
-using detail::str;
+using cli::str;
 
 constexpr unsigned char kMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kMagicSize = sizeof kMagic;
@@ -367,7 +367,7 @@ HostArray read_npy(const std::string& path) {
 
 std::string npy_header(DType dtype, const std::vector<std::int64_t>& shape) {
   if (dtype == DType::bf16) {
-    detail::fail("dtype", "bfloat16", "float32 or float16 (numpy has no bfloat16 type)");
+    cli::fail("dtype", "bfloat16", "float32 or float16 (numpy has no bfloat16 type)");
   }
   // numpy's _write_array_header: sorted keys, repr of the values, then spare spaces so the
   // first axis can grow in place, then padding to ARRAY_ALIGN and a newline.

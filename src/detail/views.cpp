@@ -1,45 +1,12 @@
-#include "detail/checks.h"
-
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
+#include "detail/views.h"
 
 #include <algorithm>
-#include <cstring>
-#include <limits>
-#include <numeric>
 #include <vector>
 
-namespace sepconv {
+#include "detail/checked_math.h"
+#include "detail/message.h"
 
-InvalidArgument::InvalidArgument(std::string argument, const std::string& message)
-    : Error(message), argument_(std::move(argument)) {}
-
-namespace detail {
-
-void fail(std::string_view argument, const std::string& got, const std::string& expected) {
-  throw InvalidArgument(std::string(argument), str("sepconv: invalid `", argument, "`: got ", got,
-                                                   "; expected ", expected));
-}
-
-std::string shape_string(const ConstTensorView& view) {
-  return shape_string(view.shape, view.rank);
-}
-
-std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view argument) {
-  std::int64_t r = 0;
-  if (__builtin_mul_overflow(a, b, &r)) {
-    fail(argument, str(a, " * ", b), "sizes whose product fits in 64 bits");
-  }
-  return r;
-}
-
-std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view argument) {
-  std::int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r)) {
-    fail(argument, str(a, " + ", b), "sizes whose sum fits in 64 bits");
-  }
-  return r;
-}
+namespace sepconv::detail {
 
 ByteRange byte_range(const ConstTensorView& view) {
   if (view.data == nullptr || view.numel() == 0) return {};
@@ -110,38 +77,4 @@ bool elements_are_distinct(const ConstTensorView& view) {
   return true;
 }
 
-double load_element(const void* base, DType dtype, std::int64_t offset) {
-  switch (dtype) {
-    case DType::f32:
-      return static_cast<const float*>(base)[offset];
-    case DType::f16:
-      return static_cast<double>(__half2float(static_cast<const __half*>(base)[offset]));
-    case DType::bf16:
-      return static_cast<double>(
-          __bfloat162float(static_cast<const __nv_bfloat16*>(base)[offset]));
-  }
-  return 0;
-}
-
-void store_element(void* base, DType dtype, std::int64_t offset, double value) {
-  switch (dtype) {
-    case DType::f32:
-      static_cast<float*>(base)[offset] = static_cast<float>(value);
-      return;
-    case DType::f16:
-      static_cast<__half*>(base)[offset] = __double2half(value);
-      return;
-    case DType::bf16:
-      static_cast<__nv_bfloat16*>(base)[offset] = __double2bfloat16(value);
-      return;
-  }
-}
-
-double round_to(DType dtype, double value) {
-  unsigned char buffer[8];
-  store_element(buffer, dtype, 0, value);
-  return load_element(buffer, dtype, 0);
-}
-
-}  // namespace detail
-}  // namespace sepconv
+}  // namespace sepconv::detail

@@ -10,6 +10,7 @@
 
 namespace sepconv::detail {
 
+/// (`file` may be null: no location.)
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
 [[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file,
                                      int line);

@@ -1,4 +1,4 @@
-#include "runtime/check.h"
+#include "detail/cuda_check.h"
 
 #include <string>
 
@@ -6,8 +6,9 @@ namespace sepconv::detail {
 
 void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
   throw CudaError(std::string("sepconv: CUDA call failed: ") + call + " returned " +
-                      cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ") at " +
-                      file + ":" + std::to_string(line),
+                      cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")" +
+                      (file != nullptr ? std::string(" at ") + file + ":" + std::to_string(line)
+                                       : std::string()),
                   static_cast<int>(status));
 }
 

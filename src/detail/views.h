@@ -1,0 +1,35 @@
+// Internal: the checks every tensor view argument gets, and its byte range.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "sepconv/tensor.h"
+
+namespace sepconv::detail {
+
+/// Half-open byte range [begin, end) covered by a view's elements; empty (begin == end) when the
+/// view has no elements.
+struct ByteRange {
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+  [[nodiscard]] bool overlaps(const ByteRange& o) const {
+    return begin < end && o.begin < o.end && begin < o.end && o.begin < end;
+  }
+};
+ByteRange byte_range(const ConstTensorView& view);
+
+/// Checks the common properties of a view named `argument`: dtype, rank, non-negative extents and
+/// strides, a pointer when it has elements, offsets that fit int64.
+void check_view(std::string_view argument, const ConstTensorView& view, DType dtype, int rank);
+
+/// Checks the extents of a view against the expected ones (after check_view).
+void check_shape(std::string_view argument, const ConstTensorView& view,
+                 const std::array<std::int64_t, 3>& expected, int rank,
+                 std::string_view expected_meaning);
+
+/// True when no two distinct multi-indices of the view address the same element.
+bool elements_are_distinct(const ConstTensorView& view);
+
+}  // namespace sepconv::detail
