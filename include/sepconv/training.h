@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,7 +50,8 @@ enum class VarianceDistribution { truncated_normal, untruncated_normal, uniform 
 
 /// An initializer with its Keras parameters (only those of `kind` are read). Build one with the
 /// functions of `sepconv::initializers` or `parse_initializer`; a default Initializer is
-/// glorot_uniform.
+/// glorot_uniform. The seed is not part of it: every fill takes one (Keras's seed=None, a new
+/// seed per call, has no counterpart: pass a different seed per weight).
 struct Initializer {
   InitializerKind kind = InitializerKind::glorot_uniform;
   double value = 0.0;                         ///< constant
@@ -61,9 +61,6 @@ struct Initializer {
   FanMode mode = FanMode::fan_in;             ///< variance_scaling
   VarianceDistribution distribution = VarianceDistribution::truncated_normal;  ///< variance_scaling
   double gain = 1.0;                          ///< orthogonal
-  /// The seed of a parsed Keras config, when it had one. Informative only: the fill functions
-  /// take the seed to use as an argument (e.g. `init.seed.value_or(my_seed)`).
-  std::optional<std::uint64_t> seed;
 };
 
 /// Keras's initializers with Keras's defaults.

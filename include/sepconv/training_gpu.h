@@ -37,8 +37,9 @@ SEPCONV_EXPORT void initialize(const Initializer& init, std::uint64_t seed, cons
 SEPCONV_EXPORT void add_penalty(const Regularizer& reg, const ConstTensorView& weights,
                                 double scale, double* penalty, void* workspace,
                                 std::size_t workspace_bytes, cudaStream_t stream);
-/// grad += scale * (l1 * sign(w) + 2 * l2 * w) (sign(0) = 0), computed in float64, rounded once.
-/// `grad`: a device view of weights' shape, float32 or weights' dtype.
+/// grad += scale * (l1 * sign(w) + 2 * l2 * w) (sign(0) = 0), computed in float64 and rounded to
+/// float32 (then to a 16-bit grad's dtype): within one unit in the last place of the host's.
+/// `grad`: a device view of weights' shape, float32 or weights' dtype, not overlapping weights.
 SEPCONV_EXPORT void add_gradient(const Regularizer& reg, const ConstTensorView& weights,
                                  const TensorView& grad, double scale, cudaStream_t stream);
 /// Activity regularization of the output y (batch first): *penalty += penalty(y) / B.
@@ -49,8 +50,9 @@ SEPCONV_EXPORT void add_activity_penalty(const Regularizer& reg, const ConstTens
 SEPCONV_EXPORT void add_activity_gradient(const Regularizer& reg, const ConstTensorView& y,
                                           const TensorView& dy, cudaStream_t stream);
 
-/// Applies `c` in place to a device view (any dtype), as the host `apply_constraint` does; norms in
-/// float64, one rounding per element.
+/// Applies `c` in place to a device view (any dtype), as the host `apply_constraint` does: norms in
+/// float64 (a fixed reduction tree), the result rounded to float32 (then to a 16-bit dtype),
+/// within one unit in the last place of the host's.
 SEPCONV_EXPORT void apply_constraint(const Constraint& c, const TensorView& weights,
                                      cudaStream_t stream);
 

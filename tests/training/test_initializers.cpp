@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "distribution_checks.h"
-#include "sepconv/error.h"
 #include "sepconv/training.h"
-#include "support/host_tensor.h"
+#include "training_test_support.h"
 
 namespace sepconv::test {
 namespace {
@@ -280,18 +279,6 @@ TEST(Initializers, IdentifiersParseToKerasDefaults) {
     } catch (const InvalidArgument& e) {
       EXPECT_EQ(e.argument(), "initializer") << e.what();
     }
-  }
-}
-
-// Runs f, expects InvalidArgument naming `argument` and mentioning `text`.
-template <class F>
-void expect_invalid(F&& f, const std::string& argument, const std::string& text) {
-  try {
-    f();
-    ADD_FAILURE() << "no InvalidArgument for " << argument << " (" << text << ")";
-  } catch (const InvalidArgument& e) {
-    EXPECT_EQ(e.argument(), argument) << e.what();
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
   }
 }
 

@@ -7,31 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "sepconv/error.h"
 #include "sepconv/training.h"
-#include "support/host_tensor.h"
+#include "training_test_support.h"
 
 namespace sepconv::test {
 namespace {
-
-HostTensor tensor(DType dtype, std::vector<std::int64_t> shape, const std::vector<double>& values,
-                  std::array<std::int64_t, 3> slack = {}) {
-  HostTensor t(dtype, std::move(shape), slack);
-  t.poison();
-  t.assign(values);
-  return t;
-}
-
-template <class F>
-void expect_invalid(F&& f, const std::string& argument, const std::string& text) {
-  try {
-    f();
-    ADD_FAILURE() << "no InvalidArgument for " << argument << " (" << text << ")";
-  } catch (const InvalidArgument& e) {
-    EXPECT_EQ(e.argument(), argument) << e.what();
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
 
 TEST(Regularizers, HaveKeras3ClassDefaults) {
   EXPECT_EQ(regularizers::L1().l1, 0.01);

@@ -15,6 +15,7 @@
 #include "gpu_support.h"
 #include "sepconv/training.h"
 #include "sepconv/training_gpu.h"
+#include "training_test_support.h"
 
 namespace sepconv::test {
 namespace {
@@ -270,14 +271,6 @@ TEST(TrainingGpu, BadArgumentsAreRejectedBeforeAnythingIsEnqueued) {
   HostTensor host = random_tensor(DType::f32, {2, 3, 4}, 1);
   HostTensor mirror_of = host;
   DeviceMirror device(mirror_of);
-  const auto expect_invalid = [](auto&& f, const std::string& argument) {
-    try {
-      f();
-      ADD_FAILURE() << "no InvalidArgument for " << argument;
-    } catch (const InvalidArgument& e) {
-      EXPECT_EQ(e.argument(), argument) << e.what();
-    }
-  };
   expect_invalid([&] { initialize(initializers::ones(), 1, host.view(), stream.get()); }, "out");
   expect_invalid(
       [&] { initialize(initializers::random_uniform(1, 0), 1, device.view(), stream.get()); },
