@@ -109,16 +109,15 @@ void initialize(const Initializer& init, std::uint64_t seed, const TensorView& o
   detail::check_initializer_output(out);
   const std::vector<std::int64_t> shape = detail::shape_of(out);
   const int device = stream_device(stream);
+  check_device_view("out", out, device);
   if (init.kind != InitializerKind::orthogonal) {
     const detail::RandomSpec spec = detail::resolve_initializer(init, shape);
-    check_device_view("out", out, device);
     detail::DeviceGuard guard(device);
     detail::launch_random_fill(out, spec, seed, nullptr, stream);
     return;
   }
   // Orthogonal: the QR on the host, its values copied through a temporary device buffer.
   const std::vector<double> values = detail::orthogonal_values(init, seed, shape);
-  check_device_view("out", out, device);
   if (values.empty()) return;
   detail::DeviceGuard guard(device);
   const std::size_t bytes = values.size() * sizeof(double);

@@ -266,6 +266,50 @@ TEST(TrainingGpu, LargeTensorsTakeSeveralGridStrideSteps) {
   }
 }
 
+TEST(TrainingGpu, AStepOfThemCapturedInAGraphReplaysLikeTheHost) {
+  // Nothing but orthogonal allocates or synchronises: a fill, a penalty, a gradient and a
+  // constraint can be captured and replayed (twice here: the gradient and the constraint apply
+  // twice, the penalty accumulates twice).
+  Stream stream;
+  HostTensor w = random_tensor(DType::f32, {4, 6, 2}, 11);
+  HostTensor grad = random_tensor(DType::f32, {4, 6, 2}, 12);
+  HostTensor noise(DType::f32, {3, 5});
+  HostTensor dw = w, dgrad = grad, dnoise = noise;
+  DeviceMirror mw(dw), mgrad(dgrad), mnoise(dnoise);
+  PenaltyBuffers buffers(w.numel());
+  buffers.set(0.0);
+  const Regularizer reg = regularizers::L1L2(0.05, 0.1);
+  const Constraint c = constraints::MaxNorm(0.7);
+  const CapturedGraph graph = CapturedGraph::capture(stream.get(), [&] {
+    initialize(initializers::he_uniform(), 5, mnoise.view(), stream.get());
+    add_penalty(reg, mw.view(), 1.0, buffers.ptr(), buffers.workspace.data(),
+                buffers.workspace.bytes(), stream.get());
+    add_gradient(reg, mw.view(), mgrad.view(), 1.0, stream.get());
+    apply_constraint(c, mw.view(), stream.get());
+  });
+  EXPECT_EQ(graph.nodes(), 5u);  // the fill, two penalty passes, the gradient, the constraint
+  initialize(initializers::he_uniform(), 5, noise.view());
+  double expected_penalty = 0.0;
+  for (int replay = 0; replay < 2; ++replay) {
+    SCOPED_TRACE("replay " + std::to_string(replay));
+    // The host step starts from the device's state, so each comparison covers one step.
+    w.assign(dw.values());
+    grad.assign(dgrad.values());
+    expected_penalty += penalty(reg, w.view());
+    add_gradient(reg, w.view(), grad.view());
+    apply_constraint(c, w.view());
+    graph.launch(stream.get());
+    stream.sync();
+    mw.download(dw);
+    mgrad.download(dgrad);
+    mnoise.download(dnoise);
+    EXPECT_EQ(dnoise.bytes(), noise.bytes());
+    expect_within_one_ulp(dgrad, grad, "gradient");
+    expect_within_one_ulp(dw, w, "constrained weights");
+    EXPECT_NEAR(buffers.get(), expected_penalty, 1e-12 * expected_penalty);
+  }
+}
+
 TEST(TrainingGpu, BadArgumentsAreRejectedBeforeAnythingIsEnqueued) {
   Stream stream;
   HostTensor host = random_tensor(DType::f32, {2, 3, 4}, 1);
