@@ -29,7 +29,8 @@ ALLOWED = {
     "src/kernels": {"sepconv", "detail", "plan", "kernels", "emulator", "sim"},
     "src/emulator": {"sepconv", "detail", "kernels", "emulator"},
     "src/sim": {"sepconv", "detail", "plan", "kernels", "emulator", "sim"},
-    "src/runtime": {"sepconv", "detail", "plan", "kernels", "runtime"},
+    "src/runtime": {"sepconv", "detail", "plan", "kernels", "runtime", "training"},
+    "src/training": {"sepconv", "detail", "training"},
     "tools/cli": {"sepconv"},
 }
 # Headers a folder may not include although their folder is allowed.
@@ -37,12 +38,13 @@ FORBIDDEN = {
     "src/plan": {"detail/cuda_check.h"},
     "src/core": {"detail/cuda_check.h"},
     "src/reference": {"detail/cuda_check.h"},
+    "src/training": {"detail/cuda_check.h"},
 }
 # System headers that bring CUDA in.
 CUDA_SYSTEM = re.compile(r"^(cuda|cublas|cub/|nvtx|library_types|driver_types|vector_types)")
-NO_CUDA = {"include/sepconv", "src/core", "src/reference", "src/plan"}
+NO_CUDA = {"include/sepconv", "src/core", "src/reference", "src/plan", "src/training"}
 # The public GPU API names cudaStream_t.
-CUDA_ALLOWED = {"include/sepconv/layer.h"}
+CUDA_ALLOWED = {"include/sepconv/layer.h", "include/sepconv/training_gpu.h"}
 SOURCE = re.compile(r"\.(h|hpp|cpp|cu|cuh)$")
 
 

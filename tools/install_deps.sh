@@ -4,7 +4,8 @@
 # it is not a Debian package here.
 set -euo pipefail
 
-packages=(cmake g++ make libgtest-dev libgmock-dev nlohmann-json3-dev)
+packages=(cmake g++ make libgtest-dev libgmock-dev nlohmann-json3-dev
+  libeigen3-dev)  # Eigen: Orthogonal's QR (src/training/initializers.cpp)
 
 missing=()
 for p in "${packages[@]}"; do

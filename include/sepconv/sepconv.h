@@ -5,6 +5,7 @@
 //   sepconv/reference.h  the CPU reference (float64), public for parity checks and as a fallback
 //   sepconv/accuracy.h   the condition-aware bound outputs are compared with
 //   sepconv/error.h      the exceptions every function throws
+//   sepconv/training.h   Keras initializers, regularizers and constraints on the host
 #pragma once
 
 #include "sepconv/accuracy.h"
@@ -12,5 +13,6 @@
 #include "sepconv/error.h"
 #include "sepconv/reference.h"
 #include "sepconv/tensor.h"
+#include "sepconv/training.h"
 #include "sepconv/types.h"
 #include "sepconv/version.h"
