@@ -395,8 +395,20 @@ void SeparableConv1D::Impl::run(const ProblemShape& shape, ConstTensorView x, Te
   check_memory(x, y, workspace, stream);
   const int device = context->device();
   DeviceGuard guard(device);
-  const auto all = windows(shape, x, y, workspace == nullptr ? 0 : workspace_bytes);
+  const std::size_t available = workspace == nullptr ? 0 : workspace_bytes;
   const cublasLtHandle_t handle = context_state().handle.get();
+  // The common case first, planned once: the whole call in one window (what split_into_windows
+  // returns first when it fits).
+  const std::int64_t lout = shape.geometry.out_length;
+  if (detail::gemm_window_limits(config.data_format).allow(shape.batch, lout)) {
+    const auto bound = plan(request(shape, x, y, {0, shape.batch, 0, lout}));
+    if (bound->workspace_bytes() <= available) {
+      detail::run_window(*bound, 0, 0, x, y, device_weights(), workspace, workspace_bytes, handle,
+                         stream);
+      return;
+    }
+  }
+  const auto all = windows(shape, x, y, available);
   for (const auto& w : all) {
     const auto bound = plan(request(shape, x, y, w));
     detail::run_window(*bound, w.batch_begin, w.time_begin, x, y, device_weights(), workspace,
