@@ -9,6 +9,7 @@
 // forward are each checked against the float64 reference with the accuracy bound.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -38,14 +39,16 @@ std::int64_t sim_kernel_launches() {
 #endif
 }
 
-// The precisions the cases rotate through.
+// The precisions the cases rotate through: every dtype and mode, and float32 intermediates.
 Precision precision_of(int i) {
-  switch (i % 5) {
+  switch (i % 7) {
     case 0: return {DType::f32, MathMode::exact};
     case 1: return {DType::f32, MathMode::tf32};
     case 2: return {DType::f16, MathMode::exact};
     case 3: return {DType::bf16, MathMode::exact};
-    default: return {DType::f16, MathMode::exact, true};
+    case 4: return {DType::f16, MathMode::exact, true};
+    case 5: return {DType::bf16, MathMode::tf32, true};
+    default: return {DType::f16, MathMode::tf32, true};
   }
 }
 
@@ -440,6 +443,102 @@ TEST(StreamGpu, DescribeChunkNamesTheStreamingSteps) {
   EXPECT_NE(text.find("stream copy ([history | chunk], [history | chunk] -> history)"),
             std::string::npos)
       << text;
+}
+
+// The state's accessors, its workspace (what chunk_workspace_size says), moves in the middle of a
+// stream (the moved-to state goes on where the other stopped), and the errors of the state's own
+// calls (chunk_workspace_size, reset_row, advance), each before anything is enqueued.
+TEST(StreamGpu, StateAccessorsMovesAndTheirErrors) {
+  std::mt19937_64 rng(1621);
+  LayerConfig c;
+  c.filters = 4;
+  c.kernel_size = 3;
+  c.dilation_rate = 2;
+  c.padding = Padding::causal;
+  c.data_format = DataFormat::channels_first;
+  c.activation = Activation::gelu;
+  const std::int64_t batch = 3, channels = 5, length = 17;
+  Layer l(c, {DType::bf16}, channels, rng);
+  Stream stream;
+  StreamState first(l.layer, batch, 4);
+  EXPECT_EQ(first.batch(), batch);
+  EXPECT_EQ(first.max_chunk(), 4);
+  EXPECT_EQ(first.workspace_bytes(), l.layer.chunk_workspace_size(batch, 4));
+  EXPECT_GE(l.layer.chunk_workspace_size(batch, 64), l.layer.chunk_workspace_size(batch, 4));
+  const ConstTensorView h = first.history();
+  EXPECT_EQ(h.dtype, DType::bf16);
+  EXPECT_EQ((std::array<std::int64_t, 3>{h.shape[0], h.shape[1], h.shape[2]}),
+            (std::array<std::int64_t, 3>{batch, channels, stream_history(c)}));
+
+  const HostTensor x = random_input(c, batch, length, channels, DType::bf16, rng);
+  const DeviceMirror dx(x);
+  HostTensor y = poisoned_output(c, batch, length, DType::bf16);
+  DeviceMirror dy(y);
+  stream_chunks(l, first, dx, dy, y, {3, 1}, stream);
+  StreamState second(std::move(first));  // the history and position move with it
+  EXPECT_EQ(second.position(), 4);
+  stream_chunks(l, second, dx, dy, y, {6, 2}, stream);
+  StreamState third(l.layer, 1);
+  third = std::move(second);
+  EXPECT_EQ(third.batch(), batch);
+  EXPECT_EQ(third.max_chunk(), 4);
+  stream_chunks(l, third, dx, dy, y, {1, 4}, stream);
+  expect_stream_output(l, x, y, whole_forward(l, x, stream), "moved states");
+
+  auto argument_of = [](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const InvalidArgument& e) {
+      return e.argument();
+    }
+    return "(no error)";
+  };
+  const std::int64_t launches = sim_kernel_launches();
+  EXPECT_EQ(argument_of([&] { static_cast<void>(l.layer.chunk_workspace_size(batch, 0)); }),
+            "max_chunk");
+  EXPECT_EQ(argument_of([&] { static_cast<void>(l.layer.chunk_workspace_size(0, 4)); }), "batch");
+  EXPECT_EQ(argument_of([&] {
+              static_cast<void>(l.layer.chunk_workspace_size(batch, std::int64_t{1} << 40));
+            }),
+            "max_chunk");
+  EXPECT_EQ(argument_of([&] { third.reset_row(batch, stream.get()); }), "row");
+  EXPECT_EQ(argument_of([&] { third.reset_row(-1, stream.get()); }), "row");
+  EXPECT_EQ(argument_of([&] { third.advance(-1); }), "steps");
+  EXPECT_EQ(third.position(), length);
+  LayerConfig strided = c;
+  strided.dilation_rate = 1;
+  strided.strides = 2;
+  SeparableConv1D strided_layer(l.context, strided, channels, Precision{DType::bf16});
+  StreamState odd(strided_layer, 1);
+  odd.advance(3);  // inside a stride
+  EXPECT_EQ(argument_of([&] { odd.reset_row(0, stream.get()); }), "position");
+  EXPECT_EQ(odd.output_steps(1), 0);  // step 3 ends no window (outputs end on even steps)
+  EXPECT_EQ(odd.output_steps(2), 1);  // step 4 ends output 2's
+  EXPECT_EQ(sim_kernel_launches(), launches);
+  stream.sync();
+}
+
+// describe_chunk at a stride phase without an output (the copies alone) and for a layer without
+// history (k = 1: the two-kernel steps on the chunk itself, nothing copied).
+TEST(StreamGpu, DescribeChunkAtAPhaseAndWithoutHistory) {
+  std::mt19937_64 rng(1627);
+  LayerConfig c;
+  c.filters = 4;
+  c.kernel_size = 3;
+  c.strides = 3;
+  c.padding = Padding::causal;
+  Layer strided(c, {DType::f32}, 4, rng);
+  const std::string between = strided.layer.describe_chunk(2, 1, 1);  // step 1: no window ends
+  EXPECT_NE(between.find("stream copy"), std::string::npos) << between;
+  EXPECT_EQ(between.find("depthwise"), std::string::npos) << between;
+  const std::string at = strided.layer.describe_chunk(2, 1, 3);  // step 3: output 1
+  EXPECT_NE(at.find("depthwise ([history | chunk] -> D)"), std::string::npos) << at;
+  c.kernel_size = 1;
+  c.strides = 1;
+  Layer pointwise(c, {DType::f32}, 4, rng);
+  const std::string plain = pointwise.layer.describe_chunk(1, 5);
+  EXPECT_NE(plain.find("strategy: streaming chunk"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("stream copy"), std::string::npos) << plain;
 }
 
 TEST(StreamGpu, ErrorsBeforeAnyWork) {
