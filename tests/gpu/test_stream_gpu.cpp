@@ -39,6 +39,17 @@ std::int64_t sim_kernel_launches() {
 #endif
 }
 
+// The argument an InvalidArgument from `call` names, or "(no error)".
+template <class Call>
+std::string argument_of(Call&& call) {
+  try {
+    call();
+  } catch (const InvalidArgument& e) {
+    return e.argument();
+  }
+  return "(no error)";
+}
+
 // The precisions the cases rotate through: every dtype and mode, and float32 intermediates.
 Precision precision_of(int i) {
   switch (i % 7) {
@@ -485,14 +496,6 @@ TEST(StreamGpu, StateAccessorsMovesAndTheirErrors) {
   stream_chunks(l, third, dx, dy, y, {1, 4}, stream);
   expect_stream_output(l, x, y, whole_forward(l, x, stream), "moved states");
 
-  auto argument_of = [](auto&& call) -> std::string {
-    try {
-      call();
-    } catch (const InvalidArgument& e) {
-      return e.argument();
-    }
-    return "(no error)";
-  };
   const std::int64_t launches = sim_kernel_launches();
   EXPECT_EQ(argument_of([&] { static_cast<void>(l.layer.chunk_workspace_size(batch, 0)); }),
             "max_chunk");
@@ -549,14 +552,6 @@ TEST(StreamGpu, ErrorsBeforeAnyWork) {
   c.padding = Padding::causal;
   Layer l(c, {DType::f32}, 2, rng);
   Stream stream;
-  auto argument_of = [](auto&& call) -> std::string {
-    try {
-      call();
-    } catch (const InvalidArgument& e) {
-      return e.argument();
-    }
-    return "(no error)";
-  };
   LayerConfig same = c;
   same.padding = Padding::same;
   SeparableConv1D same_layer(l.context, same, 2);
