@@ -97,6 +97,40 @@ struct Weights {
 SEPCONV_EXPORT ProblemShape validate_forward(const LayerConfig& config, DType dtype, ConstTensorView x,
                               const Weights& weights, TensorView y);
 
+// ---- streaming (docs/semantics.md, "Streaming") ---------------------------------------------------
+
+/// Input steps a stream carries from one chunk to the next: d*(k-1), the steps before an output's
+/// own that its window reads. Validates the config.
+[[nodiscard]] SEPCONV_EXPORT std::int64_t stream_history(const LayerConfig& config);
+
+/// What the next chunk of a stream produces: the outputs whose windows end inside it. Chunks of
+/// any lengths, one after the other, produce exactly the whole sequence's outputs, in order.
+struct ChunkGeometry {
+  std::int64_t first_output = 0;  ///< index of its first output in the whole sequence's output
+  /// Outputs it produces: 0 while a valid layer waits for its first whole window, or for a chunk
+  /// that falls between two strides.
+  std::int64_t out_length = 0;
+  /// Where its first output's window starts, relative to the chunk's first step: negative when it
+  /// starts in the steps before the chunk (which the stream's state carries).
+  std::int64_t window_start = 0;
+};
+
+/// The chunk of `steps` input steps (>= 1) that follows `position` steps (>= 0) of a stream.
+/// Throws InvalidArgument for a layer that cannot stream: "padding" for same padding (an output's
+/// window reaches past its own step), "activation" for softmax / log_softmax of a channels_first
+/// layer (they normalise along the whole time axis).
+[[nodiscard]] SEPCONV_EXPORT ChunkGeometry chunk_geometry(const LayerConfig& config,
+                                                          std::int64_t position,
+                                                          std::int64_t steps);
+
+/// validate_forward for the chunk of x's steps that follows `position` steps of a stream: the
+/// same checks, except that y has chunk_geometry's out_length steps (possibly 0), and a layer that
+/// cannot stream is refused (chunk_geometry). The ProblemShape's geometry.pad.left is
+/// -window_start: the steps before x's first that the chunk's first output reads.
+SEPCONV_EXPORT ProblemShape validate_chunk(const LayerConfig& config, DType dtype,
+                                           ConstTensorView x, const Weights& weights, TensorView y,
+                                           std::int64_t position);
+
 /// Throws `InvalidArgument` ("precision") for TF32 on a GEMM that is not float32: a 16-bit layer
 /// without float32_intermediate (its GEMM runs on half-precision tensor cores).
 SEPCONV_EXPORT void validate(const Precision& precision);

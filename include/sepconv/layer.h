@@ -54,6 +54,7 @@ struct ContextOptions {
 };
 
 class SeparableConv1D;
+class StreamState;
 namespace detail {
 struct ContextAccess;
 }
@@ -166,12 +167,83 @@ class SEPCONV_EXPORT SeparableConv1D {
   /// What a forward of `batch` x `length` runs (plans, kernels, GEMM, chunks), for people.
   [[nodiscard]] std::string describe(std::int64_t batch, std::int64_t length) const;
 
+  /// Streaming (docs/semantics.md, "Streaming"): the next chunk of `state`'s stream on `stream`.
+  /// x: (B, n, C) / (B, C, n), any n >= 1, with the state's B rows; y: (B, m, F) / (B, F, m) with
+  /// m = state.output_steps(n) (0 is allowed: nothing is written). Writes the outputs the
+  /// whole-sequence causal / valid forward writes for those steps, carries the last d*(k-1) steps
+  /// in the state's device history and advances its position. Chunks longer than the state's
+  /// max_chunk run in pieces of max_chunk steps. Uses the state's workspace (not the context's);
+  /// enqueued on `stream` only, no allocation, no synchronisation: a call can be captured into a
+  /// CUDA graph (README, "Streaming"). Same views rules as forward. Throws InvalidArgument before
+  /// anything is enqueued, naming the argument (the state when it belongs to another layer).
+  void forward_chunk(ConstTensorView x, TensorView y, StreamState& state,
+                     cudaStream_t stream = nullptr) const;
+  /// Workspace bytes a StreamState of `batch` rows with chunks of up to `max_chunk` steps holds.
+  [[nodiscard]] std::size_t chunk_workspace_size(std::int64_t batch, std::int64_t max_chunk) const;
+  /// What the chunk of `steps` steps after `position` steps of a stream of `batch` rows runs.
+  [[nodiscard]] std::string describe_chunk(std::int64_t batch, std::int64_t steps,
+                                           std::int64_t position = 0) const;
+
   [[nodiscard]] const LayerConfig& config() const noexcept;
   [[nodiscard]] std::int64_t in_channels() const noexcept;
   [[nodiscard]] const Precision& precision() const noexcept;
   [[nodiscard]] Context& context() const noexcept;
 
  private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A stream's state on the GPU (docs/semantics.md, "Streaming"), for one layer (which must outlive
+/// it): per batch row the last d*(k-1) input steps, in device memory, and a workspace for chunks
+/// of up to `max_chunk` steps; the stream's position, the steps every row has consumed (rows
+/// advance together), on the host. Both sides of it are fixed for its lifetime, so a captured
+/// forward_chunk replays on the same memory.
+///
+///   sepconv::StreamState state(layer, /*batch=*/1);          // one-step chunks
+///   for (;;) {                                               // y: (1, state.output_steps(1), F)
+///     layer.forward_chunk(x_step, y_step, state, stream);
+///   }
+class SEPCONV_EXPORT StreamState {
+ public:
+  /// Allocates the history (zeroed before it returns) and the workspace on the layer's device,
+  /// and plans chunks of 1 and of `max_chunk` steps. Throws InvalidArgument for a layer that
+  /// cannot stream ("padding" for same padding; "activation" for softmax / log_softmax of a
+  /// channels_first layer), a batch or max_chunk < 1, or a max_chunk whose GEMM would be too large.
+  StreamState(const SeparableConv1D& layer, std::int64_t batch, std::int64_t max_chunk = 1);
+  ~StreamState();
+  StreamState(StreamState&&) noexcept;
+  StreamState& operator=(StreamState&&) noexcept;
+  StreamState(const StreamState&) = delete;
+  StreamState& operator=(const StreamState&) = delete;
+
+  [[nodiscard]] std::int64_t batch() const noexcept;
+  [[nodiscard]] std::int64_t max_chunk() const noexcept;
+  /// Input steps every row has consumed (forward_chunk calls, advance) since the last reset().
+  [[nodiscard]] std::int64_t position() const noexcept;
+  /// Outputs the next chunk of `steps` steps produces (sepconv::chunk_geometry at position()).
+  [[nodiscard]] std::int64_t output_steps(std::int64_t steps) const;
+  /// The device history: (batch, d*(k-1), C) or (batch, C, d*(k-1)) in the layer's dtype.
+  [[nodiscard]] ConstTensorView history() const noexcept;
+  /// Bytes of the state's workspace.
+  [[nodiscard]] std::size_t workspace_bytes() const noexcept;
+
+  /// Every row starts a new sequence: the histories are zeroed on `stream` (stream-ordered,
+  /// capturable) and the position returns to 0.
+  void reset(cudaStream_t stream = nullptr);
+  /// Row `row` starts a new sequence at the current position: its history is zeroed on `stream`,
+  /// the other rows go on. With strides s > 1 only on a stride boundary (position a multiple of
+  /// s), else InvalidArgument ("position"). With valid padding, the row's outputs whose windows
+  /// start before the reset read zeros there and are not outputs of its new sequence (whose first
+  /// output is the one whose window starts at the reset): the caller drops them.
+  void reset_row(std::int64_t row, cudaStream_t stream = nullptr);
+  /// Moves the position on by `steps` without running anything: for the steps replays of a
+  /// captured forward_chunk consumed (a replay does the captured call's device work; the position,
+  /// which decides the next chunk's outputs and stride phase, lives on the host).
+  void advance(std::int64_t steps);
+
+ private:
+  friend class SeparableConv1D;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -76,4 +76,57 @@ struct Intermediate {
 /// ("activation") for softmax and log_softmax, which are not elementwise.
 [[nodiscard]] SEPCONV_EXPORT double activation(Activation activation, double z);
 
+// ---- streaming (docs/semantics.md, "Streaming") ---------------------------------------------------
+
+class StreamState;
+/// The next chunk of a stream: x (B, n, C) / (B, C, n) with the state's rows and channels and any
+/// n >= 1 steps, y (B, m, F) / (B, F, m) with m = state.output_steps(n) (0 is allowed). Writes
+/// exactly the outputs the whole sequence's `forward` writes for those steps (bitwise: the same
+/// float64 sums), then carries the last d*(k-1) steps and advances the position. Validates
+/// everything (`validate_chunk`; x of the state's dtype) before writing y or the state.
+SEPCONV_EXPORT void forward_chunk(StreamState& state, ConstTensorView x, const Weights& weights,
+                                  TensorView y);
+
+/// A stream's state on the CPU: per batch row, the last d*(k-1) input steps (zeros before the
+/// stream's first step), and the stream's position, the steps every row has consumed (rows
+/// advance together). Host memory; copyable.
+class SEPCONV_EXPORT StreamState {
+ public:
+  /// A state for `batch` rows of a layer with `config` and `in_channels`, inputs of `dtype`: every
+  /// row's history zero, position 0. Throws InvalidArgument for a layer that cannot stream (same
+  /// padding; softmax / log_softmax of a channels_first layer) or a batch < 1.
+  StreamState(const LayerConfig& config, std::int64_t in_channels, std::int64_t batch,
+              DType dtype = DType::f32);
+
+  [[nodiscard]] const LayerConfig& config() const noexcept { return config_; }
+  [[nodiscard]] std::int64_t in_channels() const noexcept { return in_channels_; }
+  [[nodiscard]] std::int64_t batch() const noexcept { return batch_; }
+  [[nodiscard]] DType dtype() const noexcept { return dtype_; }
+  /// Input steps every row has consumed since the last reset().
+  [[nodiscard]] std::int64_t position() const noexcept { return position_; }
+  /// Outputs the next chunk of `steps` steps produces (chunk_geometry at this position).
+  [[nodiscard]] std::int64_t output_steps(std::int64_t steps) const;
+  /// The carried steps, (batch, d*(k-1), C) or (batch, C, d*(k-1)) in the state's dtype.
+  [[nodiscard]] ConstTensorView history() const noexcept;
+
+  /// Every row starts a new sequence: histories zero, position 0.
+  void reset();
+  /// Row `row` starts a new sequence at the current position (its history zero; the other rows
+  /// go on). With strides s > 1 only on a stride boundary (position a multiple of s), else
+  /// InvalidArgument ("position"). With valid padding, the row's outputs whose windows start
+  /// before the reset read zeros there: a valid layer's new sequence has no such outputs (its
+  /// first is the one whose window starts at the reset), so the caller drops them.
+  void reset_row(std::int64_t row);
+
+ private:
+  friend void forward_chunk(StreamState&, ConstTensorView, const Weights&, TensorView);
+  LayerConfig config_;
+  std::int64_t in_channels_ = 0;
+  std::int64_t batch_ = 0;
+  DType dtype_ = DType::f32;
+  std::int64_t steps_ = 0;  // d*(k-1)
+  std::int64_t position_ = 0;
+  std::vector<unsigned char> history_;
+};
+
 }  // namespace sepconv::reference

@@ -6,6 +6,7 @@
 
 #include "detail/message.h"
 #include "detail/checked_math.h"
+#include "detail/stream.h"
 #include "detail/views.h"
 
 namespace sepconv {
@@ -159,9 +160,13 @@ void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, 
 
 }  // namespace
 
-ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView x,
-                              const Weights& w, TensorView y) {
-  validate(c);  // once: the rest of the call trusts the config
+namespace {
+
+// The checks of one call (validate_forward, validate_chunk): x, the weights and y, with the output
+// length and padding `geometry_for(length)` gives for x's steps.
+template <class GeometryFor>
+ProblemShape check_call(const LayerConfig& c, DType dtype, ConstTensorView x, const Weights& w,
+                        TensorView y, GeometryFor&& geometry_for) {
   const Axes axes = axes_of(c.data_format);
   const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
                                                                   : "(batch, channels, steps)";
@@ -183,7 +188,7 @@ ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView
                   detail::shape_string(x)),
          str("stride 1 on the contiguous last axis of a ", layout, " tensor"));
   }
-  p.geometry = geometry_of(c, p.length);
+  p.geometry = geometry_for(p.length);
   check_weights(c, dtype, p.in_channels, w);
 
   const std::int64_t lout = p.geometry.out_length;
@@ -214,6 +219,67 @@ ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView
     }
   }
   return p;
+}
+
+// Why a layer cannot stream, or nothing: same padding centres its windows (an output reads steps
+// after its own), and softmax / log_softmax of a channels_first layer normalise along time.
+void check_streamable(const LayerConfig& c) {
+  if (c.padding == Padding::same) {
+    fail("padding", "\"same\" for a stream",
+         "\"causal\" or \"valid\": with \"same\" an output's window reaches past its own step "
+         "and its padding depends on the whole sequence's length, which a stream does not know");
+  }
+  if (is_row_reduction(c.activation) && c.data_format == DataFormat::channels_first) {
+    fail("activation", str(to_string(c.activation), " of a channels_first layer for a stream"),
+         "an activation that does not reduce along time (channels_first softmax and log_softmax "
+         "normalise over every output step of the sequence)");
+  }
+}
+
+}  // namespace
+
+ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView x,
+                              const Weights& w, TensorView y) {
+  validate(c);  // once: the rest of the call trusts the config
+  return check_call(c, dtype, x, w, y, [&](std::int64_t length) { return geometry_of(c, length); });
+}
+
+// ---- streaming ------------------------------------------------------------------------------------
+
+std::int64_t stream_history(const LayerConfig& c) {
+  validate(c);
+  return c.dilation_rate * (c.kernel_size - 1);
+}
+
+ChunkGeometry chunk_geometry(const LayerConfig& c, std::int64_t position, std::int64_t steps) {
+  validate(c);
+  check_streamable(c);
+  if (position < 0) fail("position", std::to_string(position), "a stream position >= 0");
+  if (steps <= 0) fail("steps", std::to_string(steps), "a chunk of at least 1 step");
+  const std::int64_t history = c.dilation_rate * (c.kernel_size - 1);
+  const std::int64_t s = c.strides;
+  // Output t's window ends at input step t*s + last: 0 for causal (its padding is the history),
+  // d*(k-1) for valid. The chunk produces the outputs whose windows end inside it.
+  const std::int64_t last = c.padding == Padding::valid ? history : 0;
+  const std::int64_t end = detail::checked_add(position, steps, "steps");
+  auto first_ending_at_or_after = [&](std::int64_t step) {
+    const std::int64_t from = std::max<std::int64_t>(step - last, 0);
+    return from / s + (from % s != 0 ? 1 : 0);
+  };
+  ChunkGeometry g;
+  g.first_output = first_ending_at_or_after(position);
+  g.out_length = first_ending_at_or_after(end) - g.first_output;
+  g.window_start = g.first_output * s + last - history - position;
+  return g;
+}
+
+ProblemShape validate_chunk(const LayerConfig& c, DType dtype, ConstTensorView x,
+                            const Weights& w, TensorView y, std::int64_t position) {
+  validate(c);
+  check_streamable(c);
+  return check_call(c, dtype, x, w, y, [&](std::int64_t length) {
+    return detail::chunk_shape(c, 0, 0, position, length).geometry;
+  });
 }
 
 }  // namespace sepconv

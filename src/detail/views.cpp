@@ -1,6 +1,8 @@
 #include "detail/views.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "detail/checked_math.h"
@@ -63,14 +65,19 @@ void check_shape(std::string_view argument, const ConstTensorView& view,
 bool elements_are_distinct(const ConstTensorView& view) {
   // Sort the axes with more than one element by stride; the view is one-to-one when each stride
   // exceeds the largest offset reachable with the smaller axes.
-  std::vector<int> axes;
+  std::array<int, kMaxRank> axes{};  // no allocation: a forward checks this on every call
+  int count = 0;
   for (int i = 0; i < view.rank; ++i) {
-    if (view.shape[i] > 1) axes.push_back(i);
+    if (view.shape[i] > 1) axes[count++] = i;
   }
-  std::sort(axes.begin(), axes.end(),
-            [&](int a, int b) { return view.strides[a] < view.strides[b]; });
+  for (int a = 1; a < count; ++a) {  // by stride (at most three)
+    for (int b = a; b > 0 && view.strides[axes[b]] < view.strides[axes[b - 1]]; --b) {
+      std::swap(axes[b], axes[b - 1]);
+    }
+  }
   std::int64_t reach = 0;  // largest offset reachable with the axes seen so far
-  for (int i : axes) {
+  for (int k = 0; k < count; ++k) {
+    const int i = axes[k];
     if (view.strides[i] <= reach) return false;
     reach += view.strides[i] * (view.shape[i] - 1);
   }

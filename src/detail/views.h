@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "sepconv/tensor.h"
 
@@ -31,5 +32,19 @@ void check_shape(std::string_view argument, const ConstTensorView& view,
 
 /// True when no two distinct multi-indices of the view address the same element.
 bool elements_are_distinct(const ConstTensorView& view);
+
+/// The view of steps [begin, begin + count) of a (B, T, X) / (B, X, T) tensor view (time on axis
+/// 1 for channels_last, 2 for channels_first): the same strides, data moved to step `begin`.
+template <class Pointer>
+BasicTensorView<Pointer> time_slice(BasicTensorView<Pointer> v, DataFormat format,
+                                    std::int64_t begin, std::int64_t count) {
+  const int axis = format == DataFormat::channels_last ? 1 : 2;
+  using Byte = std::conditional_t<std::is_const_v<std::remove_pointer_t<Pointer>>,
+                                  const unsigned char, unsigned char>;
+  v.data = static_cast<Byte*>(v.data) +
+           begin * v.strides[axis] * static_cast<std::int64_t>(dtype_size(v.dtype));
+  v.shape[axis] = count;
+  return v;
+}
 
 }  // namespace sepconv::detail

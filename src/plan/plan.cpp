@@ -38,6 +38,8 @@ const char* buffer_name(Buffer b) noexcept {
     case Buffer::d: return "D";
     case Buffer::z: return "Z";
     case Buffer::gemm_workspace: return "cuBLASLt workspace";
+    case Buffer::history: return "history";
+    case Buffer::stream_input: return "[history | chunk]";
   }
   return "?";
 }
@@ -101,6 +103,14 @@ const StepT* find_step(const std::vector<Step>& steps) {
 
 std::int64_t round_up_256(std::int64_t bytes) { return (bytes + 255) / 256 * 256; }
 
+void cap_epilogue_grid(Plan& plan, const DeviceLimits& limits) {
+  for (auto& step : plan.steps) {
+    if (auto* e = std::get_if<EpilogueStep>(&step)) {
+      e->plan.max_blocks = std::min(e->plan.max_blocks, limits.max_grid_x);
+    }
+  }
+}
+
 }  // namespace
 
 std::int64_t Plan::bytes(Buffer b) const {
@@ -135,6 +145,12 @@ Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
   plan.config = request.config;
   plan.precision = request.precision;
   plan.shape = request.shape;
+  if (request.stream) {
+    plan.bias = choose_bias(request);
+    plan_stream(request, limits, plan);
+    cap_epilogue_grid(plan, limits);
+    return plan;
+  }
   const std::int64_t lout = plan.shape.geometry.out_length;
   LaunchWindow w = request.window;
   if (w.batch_count == 0 && w.time_count == 0 && w.batch_begin == 0 && w.time_begin == 0) {
@@ -160,11 +176,7 @@ Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
   plan.strategy = "two-kernel forward";
   plan_depthwise(request, limits, plan);
   plan_pointwise(request, plan);
-  for (auto& step : plan.steps) {
-    if (auto* e = std::get_if<EpilogueStep>(&step)) {
-      e->plan.max_blocks = std::min(e->plan.max_blocks, limits.max_grid_x);
-    }
-  }
+  cap_epilogue_grid(plan, limits);
   return plan;
 }
 
@@ -172,7 +184,7 @@ namespace {
 
 void describe_step(std::ostream& o, const Plan& plan, const DepthwiseStep& step) {
   const DepthwisePlan& dw = step.plan;
-  o << "  depthwise (x -> D): " << (dw.sliding ? "sliding-window" : "general") << " "
+  o << "  depthwise (" << buffer_name(step.source) << " -> D): " << (dw.sliding ? "sliding-window" : "general") << " "
     << to_string(dw.format) << " kernel, vec " << dw.vec << ", " << dw.steps_per_thread
     << " steps/thread x " << dw.groups << " groups; block " << dw.threads << " threads ("
     << dw.threads_c << " x " << dw.threads_t << ") = " << dw.channels_per_block << " channels x "
@@ -201,6 +213,15 @@ void describe_step(std::ostream& o, const Plan& plan, const GemmStep& step) {
     o << "    C = " << to_string(g.dtype) << " scratch Z (" << plan.bytes(Buffer::z) << " B"
       << (plan.float32_intermediate() ? "" : ": no algorithm writes y itself") << ")\n";
   }
+}
+
+void describe_step(std::ostream& o, const Plan&, const StreamCopyStep& step) {
+  const StreamCopyPlan& c = step.plan;
+  o << "  stream copy (" << buffer_name(step.src0) << ", " << buffer_name(step.src1) << " -> "
+    << buffer_name(step.dst) << "): " << c.extent[0] << " x " << c.extent[1] << " x "
+    << c.extent[2] << " elements of " << c.element_bytes << " B; steps [0, " << c.split
+    << ") from " << buffer_name(step.src0) << ", the rest from " << buffer_name(step.src1)
+    << " step " << c.src1_first << " on; grid " << c.grid << " of " << c.blocks << " blocks\n";
 }
 
 void describe_step(std::ostream& o, const Plan&, const EpilogueStep& step) {

@@ -91,6 +91,10 @@ struct PlanRequest {
   /// The GEMM writes a 256-byte-aligned scratch Z of its own type, and the pass after it copies
   /// Z into y: for outputs cuBLASLt has no algorithm for (less aligned than its kernels need).
   bool gemm_to_scratch = false;
+  /// A streaming chunk (the streaming strategy): `shape` is validate_chunk's (length: the chunk's
+  /// steps; geometry: its outputs and pad.left, the steps before the chunk its first output reads
+  /// from the state's history), x strides and alignment the chunk's. The window is the whole chunk.
+  bool stream = false;
 };
 
 /// The whole plan for a request (make_plan chooses the strategy: today the two-kernel forward:
@@ -104,6 +108,13 @@ struct PlanRequest {
 /// scratch) and, when needed, the passes after it.
 void plan_depthwise(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
 void plan_pointwise(const PlanRequest& request, Plan& plan);
+
+/// The streaming chunk's steps (docs/architecture.md, "Streaming"): the state's history and the
+/// chunk copied side by side into the workspace, the two-kernel forward's steps on that with
+/// valid windows from the chunk's first output on (none when it has no output), and the chunk's
+/// last d*(k-1) steps copied into the history. Without history (d*(k-1) = 0) the depthwise step
+/// reads the chunk itself and nothing is copied.
+void plan_stream(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
 
 /// False when a forward must not be split along time: softmax / log_softmax of a channels_first
 /// layer reduce along time (each piece would be normalised on its own). The one place that rule

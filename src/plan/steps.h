@@ -170,12 +170,16 @@ enum class Buffer : std::uint8_t {
   d,               ///< the depthwise result (workspace)
   z,               ///< the GEMM's output when it does not write y (workspace)
   gemm_workspace,  ///< cuBLASLt's own workspace (sized when the GEMM's algorithm is chosen)
+  history,         ///< a stream's carried input steps (the StreamState's device memory)
+  stream_input,    ///< a streaming chunk's [history | chunk], side by side (workspace)
 };
 [[nodiscard]] const char* buffer_name(Buffer b) noexcept;
 
-/// The depthwise kernel: x and the depthwise weights into D.
+/// The depthwise kernel: x (or a streaming chunk's assembled input) and the depthwise weights
+/// into D.
 struct DepthwiseStep {
   DepthwisePlan plan;
+  Buffer source = Buffer::x;
 };
 /// A cuBLASLt GEMM: A and B into C (y, or the scratch Z), with cuBLASLt's workspace.
 struct GemmStep {
@@ -189,6 +193,32 @@ struct EpilogueStep {
   EpiloguePlan plan;
   Buffer source = Buffer::y;
 };
-using Step = std::variant<DepthwiseStep, GemmStep, EpilogueStep>;
+
+/// A copy of a 3-D block of elements from one or two sources into a destination, for a streaming
+/// chunk: its history and its steps assembled side by side in the workspace, and the last steps
+/// carried into the history for the next chunk. Axes are x's (batch, steps, channels) /
+/// (batch, channels, steps) order; the destination's step t comes from src0's step t when
+/// t < split, else from src1's step t - split + src1_first. Strides in elements.
+struct StreamCopyPlan {
+  int element_bytes = 4;  ///< 2 or 4: elements are moved as raw bits
+  std::int64_t extent[3] = {0, 0, 0};  ///< the destination's
+  int time_axis = 1;                   ///< 1 (channels_last) or 2 (channels_first)
+  std::int64_t split = 0;
+  std::int64_t src1_first = 0;
+  std::int64_t src0_strides[3] = {0, 0, 0};
+  std::int64_t src1_strides[3] = {0, 0, 0};
+  std::int64_t dst_strides[3] = {0, 0, 0};
+  int threads = 256;
+  std::int64_t blocks = 0;  ///< ceil(elements / threads)
+  std::int64_t grid = 0;    ///< CTAs launched (grid-stride over the elements)
+};
+struct StreamCopyStep {
+  StreamCopyPlan plan;
+  Buffer src0 = Buffer::history;
+  Buffer src1 = Buffer::x;
+  Buffer dst = Buffer::stream_input;
+};
+
+using Step = std::variant<DepthwiseStep, GemmStep, EpilogueStep, StreamCopyStep>;
 
 }  // namespace sepconv::detail

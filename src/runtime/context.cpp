@@ -14,11 +14,14 @@ using detail::str;
 namespace {
 
 // Everything a plan depends on besides the layer (its config and precision): the request's
-// shapes, window size, strides and alignments.
-std::vector<std::int64_t> plan_key(std::uint64_t layer, const detail::PlanRequest& r) {
+// shapes, window size, strides and alignments; for a streaming chunk also its outputs and the
+// steps its first output reads before it (its stride phase).
+std::array<std::int64_t, 17> plan_key(std::uint64_t layer, const detail::PlanRequest& r) {
   return {static_cast<std::int64_t>(layer), r.shape.batch, r.shape.length, r.window.batch_count,
           r.window.time_count, r.x_strides[0], r.x_strides[1], r.x_strides[2], r.y_strides[0],
-          r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align};
+          r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align,
+          r.stream ? 1 : 0, r.stream ? r.shape.geometry.out_length : 0,
+          r.stream ? r.shape.geometry.pad.left : 0};
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cublasLt.h>
 
+#include <array>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -28,6 +29,10 @@ struct Context::Impl {
   detail::Owned<cublasLtHandle_t> handle;
   DeviceBuffer workspace;
 
+  /// What a plan depends on besides the layer's config (context.cpp, plan_key): fixed size, so a
+  /// lookup allocates nothing.
+  using Key = std::array<std::int64_t, 17>;
+
   /// The plan of a layer's request, bound and cached (bounded LRU, under a lock): made, its
   /// GEMMs' algorithms chosen and its bias bound the first time, looked up afterwards.
   std::shared_ptr<detail::BoundPlan> plan(std::uint64_t layer, const detail::PlanRequest& request,
@@ -36,7 +41,6 @@ struct Context::Impl {
   void forget(std::uint64_t layer);
 
  private:
-  using Key = std::vector<std::int64_t>;
   std::shared_ptr<detail::BoundPlan> bind(const detail::PlanRequest& request, const void* bias);
 
   std::mutex mutex_;

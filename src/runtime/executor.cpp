@@ -5,6 +5,7 @@
 
 #include "kernels/depthwise/depthwise_fwd.h"
 #include "kernels/epilogue/epilogue.h"
+#include "kernels/stream/stream_copy.h"
 #include "runtime/nvtx.h"
 #include "sepconv/error.h"
 
@@ -27,7 +28,8 @@ std::size_t BoundPlan::gemm_workspace_bytes() const {
 
 void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t time_begin,
                 ConstTensorView x, TensorView y, const DeviceWeights& weights, void* workspace,
-                std::size_t workspace_bytes, cublasLtHandle_t handle, cudaStream_t stream) {
+                std::size_t workspace_bytes, cublasLtHandle_t handle, cudaStream_t stream,
+                void* history) {
   const Plan& plan = bound.plan;
   if (workspace_bytes < bound.workspace_bytes()) {
     throw Error("sepconv: internal error: a window got less workspace than its plan needs");
@@ -49,8 +51,12 @@ void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t t
       case Buffer::pointwise_weights: return const_cast<void*>(weights.pointwise);
       case Buffer::bias: return const_cast<void*>(weights.bias);
       case Buffer::gemm_workspace: return base + own;
+      case Buffer::history:
+        if (history != nullptr) return history;
+        break;
       case Buffer::d:
       case Buffer::z:
+      case Buffer::stream_input:
         for (const auto& s : plan.workspace) {
           if (s.buffer == b) return base + s.offset;
         }
@@ -67,7 +73,7 @@ void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t t
             DepthwiseArgs args;
             args.plan = step.plan;
             args.plan.time_begin = time_begin;
-            args.x = at(Buffer::x);
+            args.x = at(step.source);
             args.w = at(Buffer::depthwise_weights);
             args.d = at(Buffer::d);
             launch_depthwise(args, stream);
@@ -75,10 +81,14 @@ void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t t
             ScopedRange range("pointwise_gemm");
             bound.matmuls[i]->run(handle, at(step.a), at(step.b), at(step.c),
                                   at(Buffer::gemm_workspace), workspace_bytes - own, stream);
-          } else {
+          } else if constexpr (std::is_same_v<S, EpilogueStep>) {
             ScopedRange range("epilogue");
             launch_epilogue(step.plan, at(Buffer::y), at(step.source),
                             step.plan.add_bias ? at(Buffer::bias) : nullptr, stream);
+          } else {
+            ScopedRange range("stream_copy");
+            launch_stream_copy(step.plan, step.plan.split > 0 ? at(step.src0) : nullptr,
+                               at(step.src1), at(step.dst), stream);
           }
         },
         plan.steps[i]);

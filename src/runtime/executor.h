@@ -42,9 +42,11 @@ struct DeviceWeights {
 
 /// Enqueues the steps of `bound.plan` for the window starting at batch `batch_begin`, output step
 /// `time_begin` of x / y (whole-tensor views) on `stream`, with an NVTX range around each step.
-/// The workspace must hold bound.workspace_bytes(). No allocation, no synchronisation.
+/// The workspace must hold bound.workspace_bytes(); `history` is a stream state's device history
+/// (Buffer::history; streaming plans only). No allocation, no synchronisation.
 void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t time_begin,
                 ConstTensorView x, TensorView y, const DeviceWeights& weights, void* workspace,
-                std::size_t workspace_bytes, cublasLtHandle_t handle, cudaStream_t stream);
+                std::size_t workspace_bytes, cublasLtHandle_t handle, cudaStream_t stream,
+                void* history = nullptr);
 
 }  // namespace sepconv::detail

@@ -13,6 +13,7 @@
 #include "detail/cuda_check.h"
 #include "detail/elements.h"
 #include "detail/message.h"
+#include "detail/stream.h"
 #include "detail/views.h"
 #include "plan/chunks.h"
 #include "plan/pack.h"
@@ -20,6 +21,7 @@
 #include "runtime/device.h"
 #include "runtime/executor.h"
 #include "runtime/nvtx.h"
+#include "runtime/stream_state.h"
 
 namespace sepconv {
 
@@ -172,9 +174,23 @@ struct SeparableConv1D::Impl {
   // A forward of validated views: memory and stream checks, then every window.
   void run(const ProblemShape& shape, ConstTensorView x, TensorView y, void* workspace,
            std::size_t workspace_bytes, cudaStream_t stream) const;
+  // x and y in memory of the layer's device, the workspace 256-byte aligned device memory of it
+  // (or null), the stream one of its streams: InvalidArgument otherwise.
+  void check_memory(const ConstTensorView& x, const ConstTensorView& y, const void* workspace,
+                    cudaStream_t stream) const;
 
   // The weights, validated, copied in the order of `stream`'s work.
   void upload_weights(const Weights& weights, cudaStream_t stream);
+
+  // ---- streaming (the section "streaming" below) ----
+  // The plan of a streaming chunk of `shape` (detail::chunk_shape) with these views: the state's
+  // last one when the chunk is planned like the last, else the context's, checked against the
+  // state's workspace.
+  const detail::BoundPlan& chunk_plan(StreamState::Impl& state, const ProblemShape& shape,
+                                      const ConstTensorView& x, const ConstTensorView& y) const;
+  // Enqueues a planned chunk.
+  void run_chunk(const StreamState::Impl& state, const detail::BoundPlan& bound,
+                 const ConstTensorView& x, const TensorView& y, cudaStream_t stream) const;
 };
 
 SeparableConv1D::SeparableConv1D(Context& context, const LayerConfig& config,
@@ -376,8 +392,35 @@ void SeparableConv1D::forward(ConstTensorView x, TensorView y, void* workspace,
 void SeparableConv1D::Impl::run(const ProblemShape& shape, ConstTensorView x, TensorView y,
                                 void* workspace, std::size_t workspace_bytes,
                                 cudaStream_t stream) const {
+  check_memory(x, y, workspace, stream);
+  const int device = context->device();
+  DeviceGuard guard(device);
+  const std::size_t available = workspace == nullptr ? 0 : workspace_bytes;
+  const cublasLtHandle_t handle = context_state().handle.get();
+  // The common case first, planned once: the whole call in one window (what split_into_windows
+  // returns first when it fits).
+  const std::int64_t lout = shape.geometry.out_length;
+  if (detail::gemm_window_limits(config.data_format).allow(shape.batch, lout)) {
+    const auto bound = plan(request(shape, x, y, {0, shape.batch, 0, lout}));
+    if (bound->workspace_bytes() <= available) {
+      detail::run_window(*bound, 0, 0, x, y, device_weights(), workspace, workspace_bytes, handle,
+                         stream);
+      return;
+    }
+  }
+  const auto all = windows(shape, x, y, available);
+  for (const auto& w : all) {
+    const auto bound = plan(request(shape, x, y, w));
+    detail::run_window(*bound, w.batch_begin, w.time_begin, x, y, device_weights(), workspace,
+                       workspace_bytes, handle, stream);
+  }
+}
+
+void SeparableConv1D::Impl::check_memory(const ConstTensorView& x, const ConstTensorView& y,
+                                         const void* workspace, cudaStream_t stream) const {
   const int device = context->device();
   for (const auto& [name, view] : {std::pair<const char*, ConstTensorView>{"x", x}, {"y", y}}) {
+    if (view.numel() == 0) continue;  // a chunk without outputs has no y
     int owner = -1;
     const auto kind = detail::memory_kind(view.data, &owner);
     if (kind == detail::MemoryKind::host) {
@@ -408,14 +451,142 @@ void SeparableConv1D::Impl::run(const ProblemShape& shape, ConstTensorView x, Te
            str("a stream of the layer's device ", device));
     }
   }
-  DeviceGuard guard(device);
-  const auto all = windows(shape, x, y, workspace == nullptr ? 0 : workspace_bytes);
-  const cublasLtHandle_t handle = context_state().handle.get();
-  for (const auto& w : all) {
-    const auto bound = plan(request(shape, x, y, w));
-    detail::run_window(*bound, w.batch_begin, w.time_begin, x, y, device_weights(), workspace,
-                       workspace_bytes, handle, stream);
+}
+
+// ---- streaming (docs/semantics.md and docs/architecture.md, "Streaming") -------------------------
+
+const detail::BoundPlan& SeparableConv1D::Impl::chunk_plan(StreamState::Impl& state,
+                                                           const ProblemShape& shape,
+                                                           const ConstTensorView& x,
+                                                           const ConstTensorView& y) const {
+  detail::PlanRequest r = request(shape, x, y, {0, shape.batch, 0, shape.geometry.out_length});
+  r.stream = true;
+  // With a history, only the copy that assembles [history | chunk] reads x, element by element:
+  // x's alignment changes nothing, and must not make chunks at other steps plan anew.
+  if (state.history_steps > 0) r.x_align = 256;
+  const StreamState::Impl::Key key{shape.batch,    shape.length,   shape.geometry.out_length,
+                                   shape.geometry.pad.left,        r.x_strides[0],
+                                   r.x_strides[1], r.x_strides[2], r.y_strides[0],
+                                   r.y_strides[1], r.y_strides[2], r.x_align,
+                                   r.y_align};
+  if (state.last_plan == nullptr || key != state.last_key) {
+    std::shared_ptr<BoundPlan> bound = plan(r);
+    if (bound->workspace_bytes() > state.workspace.bytes()) {
+      fail("state",
+           str("a chunk whose plan needs ", bound->workspace_bytes(), " bytes of workspace"),
+           str("at most the state's ", state.workspace.bytes(),
+               " bytes (chunk_workspace_size sizes it for views of any alignment; a cuBLASLt "
+               "algorithm chosen for these views needs more)"));
+    }
+    state.last_key = key;
+    state.last_plan = std::move(bound);
   }
+  return *state.last_plan;
+}
+
+void SeparableConv1D::Impl::run_chunk(const StreamState::Impl& state,
+                                      const detail::BoundPlan& bound, const ConstTensorView& x,
+                                      const TensorView& y, cudaStream_t stream) const {
+  detail::run_window(bound, 0, 0, x, y, device_weights(), state.workspace.data(),
+                     state.workspace.bytes(), context_state().handle.get(), stream,
+                     state.history.data());
+}
+
+void SeparableConv1D::forward_chunk(ConstTensorView x, TensorView y, StreamState& state,
+                                    cudaStream_t stream) const {
+  const Impl& m = *impl_;
+  detail::ScopedRange range("sepconv::forward_chunk");
+  if (!m.weights_set) fail("weights", "no weights", "set_weights before the first forward_chunk");
+  StreamState::Impl& s = *state.impl_;
+  if (s.owner != &m.config) {
+    fail("state", "the StreamState of another layer", "a StreamState made for this layer");
+  }
+  const ProblemShape shape =
+      validate_chunk(m.config, m.precision.dtype, x, m.weight_views(), y, s.position);
+  detail::check_stream_rows(shape, s.batch, m.in_channels);
+  m.check_memory(x, y, s.workspace.data(), stream);
+  DeviceGuard guard(m.context->device());
+  if (shape.length <= s.max_chunk) {
+    m.run_chunk(s, m.chunk_plan(s, shape, x, y), x, y, stream);
+    s.position += shape.length;  // validate_chunk checked that it fits
+    return;
+  }
+  // Longer than the state's workspace allows: pieces of max_chunk steps, each a chunk of its own
+  // (outputs one after the other in y), all planned and checked before the first is enqueued.
+  const DataFormat format = m.config.data_format;
+  for (const bool enqueue : {false, true}) {
+    std::int64_t position = s.position;
+    std::int64_t outputs = 0;
+    for (std::int64_t begin = 0; begin < shape.length; begin += s.max_chunk) {
+      const std::int64_t steps = std::min(s.max_chunk, shape.length - begin);
+      const ProblemShape piece =
+          detail::chunk_shape(m.config, shape.batch, shape.in_channels, position, steps);
+      const std::int64_t count = piece.geometry.out_length;
+      const ConstTensorView xp = detail::time_slice(x, format, begin, steps);
+      const TensorView yp = detail::time_slice(y, format, outputs, count);
+      const detail::BoundPlan& bound = m.chunk_plan(s, piece, xp, yp);
+      if (enqueue) m.run_chunk(s, bound, xp, yp, stream);
+      position += steps;
+      outputs += count;
+    }
+  }
+  s.position += shape.length;
+}
+
+std::size_t SeparableConv1D::chunk_workspace_size(std::int64_t batch,
+                                                  std::int64_t max_chunk) const {
+  const Impl& m = *impl_;
+  const std::int64_t history = detail::check_stream_state(m.config, m.in_channels, batch);
+  if (max_chunk <= 0) fail("max_chunk", std::to_string(max_chunk), "at least 1 step");
+  const std::int64_t s = m.config.strides;
+  const std::int64_t most_outputs = max_chunk / s + (max_chunk % s != 0 ? 1 : 0);
+  if (!detail::gemm_window_limits(m.config.data_format).allow(batch, most_outputs)) {
+    fail("max_chunk", str(max_chunk, " steps of ", batch, " rows (", most_outputs, " outputs each)"),
+         "chunks whose outputs fit one GEMM (at most 2^31-1 columns)");
+  }
+  DeviceGuard guard(m.context->device());
+  // The largest chunks (every phase: as many outputs as a chunk of that length can have) and the
+  // one-step chunk, for outputs of every alignment, contiguous or not (as workspace_size does).
+  std::size_t most = 0;
+  for (const std::int64_t steps : {std::int64_t{1}, max_chunk}) {
+    ProblemShape shape = detail::chunk_shape(m.config, batch, m.in_channels, 0, 1);
+    shape.length = steps;
+    shape.geometry.out_length = steps / s + (steps % s != 0 ? 1 : 0);
+    shape.geometry.pad.left = history;
+    const auto e = static_cast<std::int64_t>(dtype_size(m.precision.dtype));
+    for (const bool padded : {false, true}) {
+      for (std::int64_t align = e; align <= 256; align *= 2) {
+        const Impl::Shapes views = m.placeholders(shape, align, padded);
+        detail::PlanRequest r =
+            m.request(shape, views.x, views.y, {0, batch, 0, shape.geometry.out_length});
+        r.stream = true;
+        most = std::max(most, m.plan(r)->workspace_bytes());
+      }
+    }
+  }
+  return most;
+}
+
+std::string SeparableConv1D::describe_chunk(std::int64_t batch, std::int64_t steps,
+                                            std::int64_t position) const {
+  const Impl& m = *impl_;
+  detail::check_stream_state(m.config, m.in_channels, batch);
+  DeviceGuard guard(m.context->device());
+  const ProblemShape shape = detail::chunk_shape(m.config, batch, m.in_channels, position, steps);
+  const Impl::Shapes views = m.placeholders(shape);
+  detail::PlanRequest r = m.request(shape, views.x, views.y, {0, batch, 0, shape.geometry.out_length});
+  r.stream = true;
+  const auto bound = m.plan(r);
+  std::ostringstream o;
+  o << m.context->describe() << "\n" << bound->plan.describe();
+  for (const auto& matmul : bound->matmuls) {
+    if (matmul) {
+      o << "  cuBLASLt: " << matmul->shape() << ", algorithm workspace "
+        << matmul->workspace_size() << " bytes\n";
+    }
+  }
+  o << "  chunk workspace " << bound->workspace_bytes() << " bytes\n";
+  return o.str();
 }
 
 }  // namespace sepconv

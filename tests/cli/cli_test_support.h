@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -58,6 +60,37 @@ inline void write_file(const std::string& path, const std::string& bytes) {
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace sepconv::test
+
+namespace sepconv::test {
+
+/// What a run of a binary left: its exit status, stdout and stderr.
+struct BinaryRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `binary` with `args` through the shell (each argument quoted); stdout and stderr are
+/// captured in files of `dir`.
+inline BinaryRun run_binary(const std::string& binary, const std::vector<std::string>& args,
+                            const ScratchDir& dir) {
+  const auto quote = [](const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string command = quote(binary);
+  for (const auto& a : args) command += " " + quote(a);
+  command += " >" + quote(dir.file("stdout.txt")) + " 2>" + quote(dir.file("stderr.txt"));
+  const int raw = std::system(command.c_str());
+  BinaryRun r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = read_file(dir.file("stdout.txt"));
+  r.err = read_file(dir.file("stderr.txt"));
+  return r;
 }
 
 }  // namespace sepconv::test

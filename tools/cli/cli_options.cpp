@@ -1,6 +1,8 @@
 #include "cli_options.h"
 
 #include <array>
+#include <cstdint>
+#include <stdexcept>
 #include <string_view>
 
 #include "sepconv/error.h"
@@ -35,6 +37,21 @@ std::optional<DType> parse_dtype_flag(const std::string& text) {
   if (text == "f16" || text == "float16") return DType::f16;
   if (text == "bf16" || text == "bfloat16") return DType::bf16;
   return std::nullopt;
+}
+
+std::int64_t parse_chunk_flag(const std::string& text) {
+  const auto bad = [&] {
+    return UsageError("--chunk " + quoted(text) + ": expected a whole number of steps >= 1");
+  };
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) throw bad();
+  std::int64_t steps = 0;
+  try {
+    steps = std::stoll(text);
+  } catch (const std::out_of_range&) {
+    throw bad();
+  }
+  if (steps < 1) throw bad();
+  return steps;
 }
 
 Options parse_options(int argc, const char* const* argv) {
@@ -83,7 +100,8 @@ Options parse_options(int argc, const char* const* argv) {
     for (const auto& f : kFileFlags) {
       if (f.name == name) file = &f;
     }
-    if (file == nullptr && name != "--device" && name != "--dtype" && name != "--math") {
+    if (file == nullptr && name != "--device" && name != "--dtype" && name != "--math" &&
+        name != "--chunk") {
       throw UsageError("unknown flag " + quoted(name));
     }
     if (!value) {
@@ -106,6 +124,9 @@ Options parse_options(int argc, const char* const* argv) {
       } catch (const InvalidArgument&) {
         throw UsageError("--device " + quoted(*value) + ": expected cpu, gpu or auto");
       }
+    } else if (name == "--chunk") {
+      if (o.chunk) throw UsageError("--chunk given twice");
+      o.chunk = parse_chunk_flag(*value);
     } else if (name == "--math") {
       if (seen_math) throw UsageError("--math given twice");
       seen_math = true;
@@ -124,6 +145,10 @@ Options parse_options(int argc, const char* const* argv) {
     }
   }
 
+  if (o.chunk && o.demo()) {
+    throw UsageError("--chunk runs a layer from files (the demo's layer has same padding, which "
+                     "cannot stream)");
+  }
   if (!o.demo()) {
     std::string missing;
     for (const auto& f : kFileFlags) {
@@ -144,7 +169,7 @@ const char* help_text() {
 Usage:
   sepconv1d run --config CONFIG.json --depthwise DW.npy --pointwise PW.npy [--bias B.npy]
                 --input X.npy --output Y.npy [--device cpu|gpu|auto] [--dtype f32|f16|bf16]
-                [--math exact|tf32] [--float32-intermediate] [--quiet]
+                [--math exact|tf32] [--float32-intermediate] [--chunk N] [--quiet]
   sepconv1d run [--device cpu|gpu|auto] [--dtype f32|f16|bf16] [--math exact|tf32]
                 [--float32-intermediate]
                           no file flags: a built-in demo layer on seeded random data
@@ -182,6 +207,11 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
   --float32-intermediate  f16/bf16 on the GPU: keep the depthwise result in float32 and run the
                           pointwise GEMM in float32 (default: in the layer's dtype, as Keras
                           mixed precision does)
+  --chunk N               run the input as a stream, N steps at a time (the last chunk may be
+                          shorter), through the streaming API (forward_chunk) of the device;
+                          writes the same output as without --chunk (bit for bit on the CPU).
+                          Needs causal or valid padding, and no softmax / log_softmax with
+                          channels_first
   --quiet                 print nothing on success (a run from files)
   -h, --help              this text
 

@@ -1,6 +1,7 @@
 // sepconv1d — command-line parsing (no I/O, so it can be unit-tested).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,8 @@ struct Options {
   MathMode math = MathMode::exact;    ///< --math
   bool float32_intermediate = false;  ///< --float32-intermediate
   bool quiet = false;
+  /// --chunk N: run the file's input as a stream in chunks of N >= 1 steps (run_layer_chunked).
+  std::optional<std::int64_t> chunk;
 
   /// True when no file flag was given: `sepconv1d run` runs the built-in demo.
   [[nodiscard]] bool demo() const {
@@ -40,6 +43,9 @@ struct Options {
 
 /// Parses a --dtype value: f32, f16, bf16 (or float32, float16, bfloat16).
 [[nodiscard]] std::optional<DType> parse_dtype_flag(const std::string& text);
+
+/// Parses a --chunk value: a whole number of steps >= 1. Throws `UsageError` otherwise.
+[[nodiscard]] std::int64_t parse_chunk_flag(const std::string& text);
 
 /// The text of `sepconv1d --help` (and `sepconv1d run --help`): every flag, documented.
 [[nodiscard]] const char* help_text();

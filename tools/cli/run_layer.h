@@ -3,6 +3,7 @@
 // Every forward pass of the tool (files or demo) goes through `run_layer`.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,18 @@ struct RunInfo {
 /// computes in float64 whatever they say (the precision is validated either way).
 RunInfo run_layer(const LayerConfig& config, const Precision& precision, ConstTensorView x,
                   const Weights& weights, TensorView y, Device device);
+
+/// `sepconv1d run --chunk N`: like `run_layer`, but x runs as a stream (docs/semantics.md,
+/// "Streaming") in chunks of `chunk` steps (the last one may be shorter): through
+/// `reference::forward_chunk` on the CPU, `SeparableConv1D::forward_chunk` on the GPU, each chunk's
+/// outputs into their slice of y. y is what `run_layer` writes on the same device: bit for bit on
+/// the CPU and on the simulated device; on a GPU, where cuBLASLt may pick another algorithm for
+/// another chunk length, each within the accuracy bound. Validates as `run_layer` does and, before
+/// any work, that `chunk` >= 1 (InvalidArgument "chunk") and that the layer can stream
+/// (`chunk_geometry`: "padding" for same padding, "activation" for softmax / log_softmax of a
+/// channels_first layer). On the GPU, forward_ms is the median of 5 passes over all the chunks
+/// (after a warm-up pass), each from a reset state.
+RunInfo run_layer_chunked(const LayerConfig& config, const Precision& precision, ConstTensorView x,
+                          const Weights& weights, TensorView y, Device device, std::int64_t chunk);
 
 }  // namespace sepconv::cli

@@ -185,8 +185,10 @@ int run_files(const Options& o) {
     const auto out = sepconv::output_shape(config, x.shape[0], x.shape[last ? 1 : 2]);
     sepconv::validate_weights(config, dtype, x.shape[last ? 2 : 1], weights);
     y = HostArray::zeros(dtype, {out[0], out[1], out[2]});
-    run = sepconv::cli::run_layer(config, {dtype, o.math, o.float32_intermediate}, x.view(),
-                                  weights, y.view(), o.device);
+    const sepconv::Precision p{dtype, o.math, o.float32_intermediate};
+    run = o.chunk ? sepconv::cli::run_layer_chunked(config, p, x.view(), weights, y.view(),
+                                                    o.device, *o.chunk)
+                  : sepconv::cli::run_layer(config, p, x.view(), weights, y.view(), o.device);
   } catch (const sepconv::InvalidArgument& e) {
     // A weight whose shape does not fit may as well be the input's fault: name both.
     const bool weight = e.argument() == "depthwise" || e.argument() == "pointwise";
@@ -205,6 +207,10 @@ int run_files(const Options& o) {
     std::printf("  output %s %s %s\n", o.output->c_str(), sepconv::io::shape_tuple(y.shape).c_str(),
                 std::string(to_string(dtype)).c_str());
     std::printf("  device %s: %.3f ms\n", device_note(run).c_str(), run.forward_ms);
+    if (o.chunk) {
+      std::printf("  stream in chunks of %lld steps (forward_chunk; the time is all chunks')\n",
+                  static_cast<long long>(*o.chunk));
+    }
   }
   return 0;
 }
