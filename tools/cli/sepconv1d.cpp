@@ -9,9 +9,9 @@
 
 #include "cli_options.h"
 #include "text.h"
-#include "io/keras_config.h"
 #include "io/npy.h"
 #include "run_layer.h"
+#include "sepconv/keras.h"
 #include "sepconv/sepconv.h"
 
 namespace {
@@ -102,7 +102,7 @@ struct DtypeChoice {
   DType dtype;
   std::string source;
 };
-DtypeChoice choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& config,
+DtypeChoice choose_dtype(const Options& o, const sepconv::keras::LayerSpec& config,
                        const HostArray& input) {
   if (o.dtype) return {*o.dtype, "--dtype"};
   if (input.dtype == DType::f32 && config.dtype == DType::bf16) {
@@ -144,9 +144,9 @@ void check_output_path(const Options& o) {
 
 int run_files(const Options& o) {
   check_output_path(o);
-  sepconv::io::KerasLayerConfig keras;
+  sepconv::keras::LayerSpec keras;
   try {
-    keras = sepconv::io::read_keras_config(*o.config);
+    keras = sepconv::keras::read_layer_config(*o.config);
   } catch (const sepconv::InvalidArgument& e) {
     throw FileError(*o.config, e.what());
   }
