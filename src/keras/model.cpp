@@ -25,12 +25,9 @@ const char* const kVariable[] = {"depthwise kernel", "pointwise kernel", "bias"}
 std::int64_t check_shapes(const LayerSpec& spec, const std::vector<std::string>& datasets,
                           const std::vector<hdf5::DatasetInfo>& infos) {
   const LayerConfig& c = spec.layer;
-  if (c.use_bias && datasets.size() < 3) {
-    throw Problem("its config has use_bias true, but the file holds no bias for it");
-  }
-  if (!c.use_bias && datasets.size() > 2) {
-    throw Problem(str("its config has use_bias false, but the file holds ", datasets.size(),
-                      " variables for it (a bias, or not a SeparableConv1D's)"));
+  if (datasets.size() < 2 || datasets.size() > 3) {
+    throw Problem(str("the file holds ", datasets.size(), " variables for it; a SeparableConv1D has "
+                      "2 or 3 (depthwise and pointwise kernels, and a bias with use_bias)"));
   }
   for (std::size_t i = 0; i < infos.size(); ++i) {
     if (!infos[i].readable) {
@@ -58,6 +55,13 @@ std::int64_t check_shapes(const LayerSpec& spec, const std::vector<std::string>&
   expect(1, {1, mid, c.filters},
          str("filters ", c.filters, ", ", channels, " input channels x depth_multiplier ",
              c.depth_multiplier));
+  if (c.use_bias && datasets.size() < 3) {
+    throw Problem("its config has use_bias true, but the file holds no bias for it");
+  }
+  if (!c.use_bias && datasets.size() > 2) {
+    throw Problem(str("its config has use_bias false, but the file holds ", datasets.size(),
+                      " variables for it (a bias, or not a SeparableConv1D's)"));
+  }
   if (c.use_bias) expect(2, {c.filters}, str("filters ", c.filters));
   return channels;
 }
@@ -221,6 +225,7 @@ Layer Model::load(std::string_view name, const LoadOptions& options) const {
   layer.info = info;
   layer.precision.dtype = options.dtype.value_or(info.spec.dtype.value_or(DType::f32));
   Array* targets[] = {&layer.depthwise, &layer.pointwise, &layer.bias};
+  for (Array* a : targets) a->dtype = layer.precision.dtype;
   for (std::size_t i = 0; i < datasets.size(); ++i) {
     const hdf5::DatasetInfo stored = file_.dataset(datasets[i]);
     Array file_array;
