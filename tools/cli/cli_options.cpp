@@ -3,6 +3,7 @@
 #include <array>
 #include <string_view>
 
+#include "keras_commands.h"
 #include "sepconv/error.h"
 
 namespace sepconv::cli {
@@ -15,13 +16,15 @@ struct FileFlag {
   Slot slot;
   bool required;  // required when any file flag is given
 };
-constexpr std::array<FileFlag, 6> kFileFlags = {{
+constexpr std::array<FileFlag, 8> kFileFlags = {{
     {"--config", &Options::config, true},
     {"--depthwise", &Options::depthwise, true},
     {"--pointwise", &Options::pointwise, true},
     {"--bias", &Options::bias, false},
     {"--input", &Options::input, true},
     {"--output", &Options::output, true},
+    {"--keras", &Options::keras, false},  // keras_commands.h checks the flags of `run --keras`
+    {"--layer", &Options::layer, false},
 }};
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -39,15 +42,19 @@ std::optional<DType> parse_dtype_flag(const std::string& text) {
 
 Options parse_options(int argc, const char* const* argv) {
   Options o;
-  if (argc < 2) throw UsageError("missing command: expected 'run' or '--help'");
+  if (argc < 2) throw UsageError("missing command: expected 'run', 'layers' or '--help'");
   const std::string_view command = argv[1];
   if (is_help(command)) {
     if (argc > 2) throw UsageError("unexpected argument " + quoted(argv[2]) + " after --help");
     o.command = Options::Command::help;
     return o;
   }
+  if (command == "layers") {
+    parse_layers_command(argc, argv, o);
+    return o;
+  }
   if (command != "run") {
-    throw UsageError("unknown command " + quoted(command) + ": expected 'run' or '--help'");
+    throw UsageError("unknown command " + quoted(command) + ": expected 'run', 'layers' or '--help'");
   }
   for (int i = 2; i < argc; ++i) {
     if (is_help(argv[i])) {
@@ -124,7 +131,11 @@ Options parse_options(int argc, const char* const* argv) {
     }
   }
 
-  if (!o.demo()) {
+  if (o.keras) {
+    check_keras_run_flags(o);
+  } else if (o.layer) {
+    throw UsageError("--layer without --keras: it names a layer of a Keras model file");
+  } else if (!o.demo()) {
     std::string missing;
     for (const auto& f : kFileFlags) {
       if (f.required && !(o.*(f.slot))) missing += (missing.empty() ? "" : ", ") + std::string(f.name);
@@ -145,6 +156,11 @@ Usage:
   sepconv1d run --config CONFIG.json --depthwise DW.npy --pointwise PW.npy [--bias B.npy]
                 --input X.npy --output Y.npy [--device cpu|gpu|auto] [--dtype f32|f16|bf16]
                 [--math exact|tf32] [--float32-intermediate] [--quiet]
+  sepconv1d run --keras MODEL [--config CONFIG.json] [--layer NAME] --input X.npy
+                --output Y.npy [--device cpu|gpu|auto] [other run flags]
+                          a SeparableConv1D layer straight from a Keras model file
+  sepconv1d layers MODEL [--config CONFIG.json]
+                          list MODEL's SeparableConv1D layers: path, input channels, config
   sepconv1d run [--device cpu|gpu|auto] [--dtype f32|f16|bf16] [--math exact|tf32]
                 [--float32-intermediate]
                           no file flags: a built-in demo layer on seeded random data
@@ -183,6 +199,16 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
                           pointwise GEMM in float32 (default: in the layer's dtype, as Keras
                           mixed precision does)
   --quiet                 print nothing on success (a run from files)
+  --keras MODEL           run a layer of a Keras model file instead of --depthwise/--pointwise/
+                          --bias: a Keras 3 .keras archive or .weights.h5, a tf.keras 2.x .h5
+                          model or weights file (the format is read from the file). The layer's
+                          dtype policy chooses the dtype (--dtype overrides it); the input is
+                          cast to it as Keras does (float32 or float16 .npy files)
+  --config CONFIG.json    with --keras: the config a weights-only file needs, the model's
+                          to_json() or the layer's get_config(); not allowed for files that hold
+                          their config (.keras, .h5 models)
+  --layer NAME            with --keras: the layer, by its name or its path OUTER/INNER inside
+                          nested models; optional when MODEL has one SeparableConv1D layer
   -h, --help              this text
 
 .npy files: little-endian float32 or float16, C or Fortran order, format 1.0 to 3.0.

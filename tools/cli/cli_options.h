@@ -18,10 +18,12 @@ class UsageError : public std::runtime_error {
 };
 
 struct Options {
-  enum class Command { help, run_help, run };
+  enum class Command { help, run_help, run, layers };
   Command command = Command::run;
   // Files; all absent means the built-in demo.
   std::optional<std::string> config, depthwise, pointwise, bias, input, output;
+  /// --keras MODEL (run), or the MODEL of `layers`; --layer NAME (keras_commands.h).
+  std::optional<std::string> keras, layer;
   Device device = Device::automatic;
   std::optional<DType> dtype;  ///< --dtype; absent: chosen from the files (see help_text)
   MathMode math = MathMode::exact;    ///< --math
@@ -30,7 +32,7 @@ struct Options {
 
   /// True when no file flag was given: `sepconv1d run` runs the built-in demo.
   [[nodiscard]] bool demo() const {
-    return !config && !depthwise && !pointwise && !bias && !input && !output;
+    return !config && !depthwise && !pointwise && !bias && !input && !output && !keras && !layer;
   }
 };
 

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "cli_options.h"
+#include "cli_support.h"
+#include "keras_commands.h"
 #include "text.h"
 #include "io/npy.h"
 #include "run_layer.h"
@@ -18,24 +20,13 @@ namespace {
 
 using sepconv::DType;
 using sepconv::LayerConfig;
+using sepconv::cli::check_output_path;
+using sepconv::cli::describe;
 using sepconv::cli::Device;
+using sepconv::cli::device_note;
 using sepconv::cli::Options;
 using sepconv::io::FileError;
 using sepconv::io::HostArray;
-
-std::string describe(const LayerConfig& c) {
-  return sepconv::cli::str(
-      "SeparableConv1D(filters=", c.filters, ", kernel_size=", c.kernel_size,
-      ", strides=", c.strides, ", padding=", to_string(c.padding),
-      ", data_format=", to_string(c.data_format), ", dilation_rate=", c.dilation_rate,
-      ", depth_multiplier=", c.depth_multiplier, ", activation=", to_string(c.activation),
-      ", use_bias=", c.use_bias ? "true" : "false", ")");
-}
-
-std::string device_note(const sepconv::cli::RunInfo& run) {
-  if (run.device == Device::cpu) return "cpu (reference, float64 accumulation)";
-  return "gpu " + run.gpu_name + " (forward alone, median of 5 after a warm-up)";
-}
 
 // ---- the demo ------------------------------------------------------------------------------------
 
@@ -125,23 +116,6 @@ HostArray to_compute_dtype(const HostArray& a, const std::string& path, const Dt
   return sepconv::io::converted(a, p.dtype);
 }
 
-// Fails early, before any work, when the output cannot be created where asked.
-void check_output_path(const Options& o) {
-  namespace fs = std::filesystem;
-  const fs::path out(*o.output);
-  const fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) {
-    throw FileError(*o.output, "the directory " + dir.string() + " does not exist");
-  }
-  if (fs::is_directory(out, error)) throw FileError(*o.output, "is a directory");
-  for (const auto* in : {&o.config, &o.depthwise, &o.pointwise, &o.bias, &o.input}) {
-    if (*in && fs::exists(out, error) && fs::equivalent(out, **in, error)) {
-      throw FileError(*o.output, "is also an input file; refusing to overwrite it");
-    }
-  }
-}
-
 int run_files(const Options& o) {
   check_output_path(o);
   sepconv::keras::LayerSpec keras;
@@ -219,11 +193,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sepconv1d: %s (see 'sepconv1d --help')\n", e.what());
     return 2;
   }
-  if (options.command != Options::Command::run) {
+  if (options.command != Options::Command::run && options.command != Options::Command::layers) {
     std::fputs(sepconv::cli::help_text(), stdout);
     return 0;
   }
   try {
+    if (options.command == Options::Command::layers) return sepconv::cli::list_layers(options);
+    if (options.keras) return sepconv::cli::run_keras(options);
     return options.demo() ? demo(options) : run_files(options);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "sepconv1d: out of memory\n");
