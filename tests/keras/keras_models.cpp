@@ -57,6 +57,18 @@ std::vector<Model> load_manifest() {
   return models;
 }
 
+const Model& model(const std::string& name) {
+  static const std::vector<Model> models = load_manifest();
+  for (const auto& m : models) {
+    if (m.name == name) return m;
+  }
+  throw std::runtime_error("no model " + name + " in the manifest");
+}
+
+std::string model_file(const std::string& name, const std::string& key) {
+  return file(model(name).files.at(key));
+}
+
 keras::Format format_of(const std::string& key) {
   if (key == "keras_archive") return keras::Format::keras_archive;
   if (key == "keras_weights") return keras::Format::keras_weights;

@@ -43,6 +43,10 @@ struct Model {
 [[nodiscard]] std::string file(const std::string& name);
 /// The models of manifest.json. Throws std::runtime_error when it is missing or malformed.
 [[nodiscard]] std::vector<Model> load_manifest();
+/// The model `name` of the manifest (read once). Throws std::runtime_error when there is none.
+[[nodiscard]] const Model& model(const std::string& name);
+/// The absolute path of model `name`'s file in the format `key` ("keras_archive", ...).
+[[nodiscard]] std::string model_file(const std::string& name, const std::string& key);
 /// The keras::Format a manifest format key names.
 [[nodiscard]] keras::Format format_of(const std::string& key);
 

@@ -22,17 +22,8 @@ namespace {
 
 using keras_models::LayerLoad;
 
-const keras_models::Model& model(const std::string& name) {
-  static const std::vector<keras_models::Model> models = keras_models::load_manifest();
-  for (const auto& m : models) {
-    if (m.name == name) return m;
-  }
-  throw std::runtime_error("no model " + name + " in the manifest");
-}
-
-std::string model_file(const std::string& name, const std::string& key) {
-  return keras_models::file(model(name).files.at(key));
-}
+using keras_models::model;
+using keras_models::model_file;
 
 class CliKeras : public ::testing::Test {
  protected:

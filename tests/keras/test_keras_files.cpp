@@ -47,17 +47,8 @@ void expect_mentions(const std::string& message, const std::vector<std::string>&
   }
 }
 
-const keras_models::Model& model(const std::string& name) {
-  static const std::vector<keras_models::Model> models = keras_models::load_manifest();
-  for (const auto& m : models) {
-    if (m.name == name) return m;
-  }
-  throw std::runtime_error("no model " + name + " in the manifest");
-}
-
-std::string model_file(const std::string& model_name, const std::string& key) {
-  return keras_models::file(model(model_name).files.at(key));
-}
+using keras_models::model;
+using keras_models::model_file;
 
 // ---- every layer of every file ----------------------------------------------------------------
 

@@ -33,6 +33,26 @@ bool is_help(std::string_view arg) { return arg == "--help" || arg == "-h"; }
 
 }  // namespace
 
+FlagValue split_flag(const std::string& arg) {
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos) return {arg, std::nullopt};
+  return {arg.substr(0, eq), arg.substr(eq + 1)};
+}
+
+std::string take_value(const FlagValue& flag, int argc, const char* const* argv, int& i) {
+  std::string value;
+  if (flag.value) {
+    value = *flag.value;
+  } else {
+    if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--") {
+      throw UsageError("missing value for " + flag.name);
+    }
+    value = argv[++i];
+  }
+  if (value.empty()) throw UsageError("empty value for " + flag.name);
+  return value;
+}
+
 std::optional<DType> parse_dtype_flag(const std::string& text) {
   if (text == "f32" || text == "float32") return DType::f32;
   if (text == "f16" || text == "float16") return DType::f16;
@@ -80,12 +100,8 @@ Options parse_options(int argc, const char* const* argv) {
       continue;
     }
     // --flag=value or --flag value.
-    std::string_view name = arg;
-    std::optional<std::string> value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-    }
+    const FlagValue flag = split_flag(std::string(arg));
+    const std::string_view name = flag.name;
     const FileFlag* file = nullptr;
     for (const auto& f : kFileFlags) {
       if (f.name == name) file = &f;
@@ -93,41 +109,35 @@ Options parse_options(int argc, const char* const* argv) {
     if (file == nullptr && name != "--device" && name != "--dtype" && name != "--math") {
       throw UsageError("unknown flag " + quoted(name));
     }
-    if (!value) {
-      if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--") {
-        throw UsageError("missing value for " + std::string(name));
-      }
-      value = argv[++i];
-    }
-    if (value->empty()) throw UsageError("empty value for " + std::string(name));
+    std::string value = take_value(flag, argc, argv, i);
 
     if (file != nullptr) {
       auto& slot = o.*(file->slot);
       if (slot) throw UsageError(std::string(name) + " given twice");
-      slot = std::move(*value);
+      slot = std::move(value);
     } else if (name == "--device") {
       if (seen_device) throw UsageError("--device given twice");
       seen_device = true;
       try {
-        o.device = parse_device(*value);
+        o.device = parse_device(value);
       } catch (const InvalidArgument&) {
-        throw UsageError("--device " + quoted(*value) + ": expected cpu, gpu or auto");
+        throw UsageError("--device " + quoted(value) + ": expected cpu, gpu or auto");
       }
     } else if (name == "--math") {
       if (seen_math) throw UsageError("--math given twice");
       seen_math = true;
-      if (*value == "exact") {
+      if (value == "exact") {
         o.math = MathMode::exact;
-      } else if (*value == "tf32") {
+      } else if (value == "tf32") {
         o.math = MathMode::tf32;
       } else {
-        throw UsageError("--math " + quoted(*value) + ": expected exact or tf32");
+        throw UsageError("--math " + quoted(value) + ": expected exact or tf32");
       }
     } else {
       if (seen_dtype) throw UsageError("--dtype given twice");
       seen_dtype = true;
-      o.dtype = parse_dtype_flag(*value);
-      if (!o.dtype) throw UsageError("--dtype " + quoted(*value) + ": expected f32, f16 or bf16");
+      o.dtype = parse_dtype_flag(value);
+      if (!o.dtype) throw UsageError("--dtype " + quoted(value) + ": expected f32, f16 or bf16");
     }
   }
 

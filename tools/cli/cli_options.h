@@ -40,6 +40,17 @@ struct Options {
 /// Throws `UsageError` with a one-line message.
 [[nodiscard]] Options parse_options(int argc, const char* const* argv);
 
+/// A flag and its value, as written "--name=value" or "--name value".
+struct FlagValue {
+  std::string name;
+  std::optional<std::string> value;  ///< after '='; absent when written without one
+};
+/// Splits "--name=value" (no '=': the whole argument is the name, the value absent).
+[[nodiscard]] FlagValue split_flag(const std::string& arg);
+/// The value of `flag`: the one after '=', else argv[++i] (the next argument, which must not be a
+/// flag). Throws `UsageError` for a missing or empty value.
+[[nodiscard]] std::string take_value(const FlagValue& flag, int argc, const char* const* argv, int& i);
+
 /// Parses a --dtype value: f32, f16, bf16 (or float32, float16, bfloat16).
 [[nodiscard]] std::optional<DType> parse_dtype_flag(const std::string& text);
 

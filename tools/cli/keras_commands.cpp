@@ -71,22 +71,11 @@ void parse_layers_command(int argc, const char* const* argv, Options& o) {
       o.keras = std::string(arg);
       continue;
     }
-    std::string_view name = arg;
-    std::optional<std::string> value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-    }
-    if (name != "--config") throw UsageError("unknown flag " + quoted(name) + " for 'layers'");
-    if (!value) {
-      if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--") {
-        throw UsageError("missing value for --config");
-      }
-      value = argv[++i];
-    }
-    if (value->empty()) throw UsageError("empty value for --config");
+    const FlagValue flag = split_flag(std::string(arg));
+    if (flag.name != "--config") throw UsageError("unknown flag " + quoted(flag.name) + " for 'layers'");
+    std::string value = take_value(flag, argc, argv, i);
     if (o.config) throw UsageError("--config given twice");
-    o.config = std::move(*value);
+    o.config = std::move(value);
   }
   if (!o.keras) throw UsageError("missing MODEL: 'sepconv1d layers MODEL [--config CONFIG.json]'");
 }
