@@ -10,7 +10,7 @@ install(TARGETS sepconv EXPORT sepconvTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/sepconv DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.h")
+  FILES_MATCHING PATTERN "*.h" PATTERN "keras.h" EXCLUDE)  # keras.h: with sepconv_keras
 install(FILES "${PROJECT_BINARY_DIR}/include/sepconv/version.h"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sepconv)
 install(EXPORT sepconvTargets

@@ -32,6 +32,8 @@ ALLOWED = {
     "src/runtime": {"sepconv", "detail", "plan", "kernels", "runtime", "training"},
     "src/training": {"sepconv", "detail", "training"},
     "tools/cli": {"sepconv"},
+    # Keras model files (sepconv_keras): the public API and its own files, no CUDA.
+    "src/keras": {"sepconv", "keras"},
 }
 # Headers a folder may not include although their folder is allowed.
 FORBIDDEN = {
@@ -42,7 +44,7 @@ FORBIDDEN = {
 }
 # System headers that bring CUDA in.
 CUDA_SYSTEM = re.compile(r"^(cuda|cublas|cub/|nvtx|library_types|driver_types|vector_types)")
-NO_CUDA = {"include/sepconv", "src/core", "src/reference", "src/plan", "src/training"}
+NO_CUDA = {"include/sepconv", "src/core", "src/reference", "src/plan", "src/training", "src/keras"}
 # The public GPU API names cudaStream_t.
 CUDA_ALLOWED = {"include/sepconv/layer.h", "include/sepconv/training_gpu.h"}
 SOURCE = re.compile(r"\.(h|hpp|cpp|cu|cuh)$")

@@ -44,6 +44,13 @@ Usage
 
     python3 tools/gen_keras_golden.py            # from the repository root
 
+    python3 tools/gen_keras_golden.py --models   # tests/data/keras_models
+
+``--models`` writes the Keras model files instead of the golden cases (two
+small models in the four formats sepconv reads, their configs, and each
+SeparableConv1D layer's Keras output for a random input; see "Keras model
+files" below).
+
 Options: ``--venv DIR`` (default ``~/.cache/sepconv-golden-venv``),
 ``--out DIR`` (default ``<repo>/tests/data/golden``), ``--seed N`` (default
 20240917), ``--no-venv`` (run with the current interpreter; the pinned packages
@@ -111,6 +118,12 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--no-venv", action="store_true",
                    help="do not create/enter the venv; use this interpreter")
+    p.add_argument("--models", action="store_true",
+                   help="write only the Keras model files (--models-out) "
+                        "instead of the golden cases")
+    p.add_argument("--models-out", type=Path,
+                   default=REPO_ROOT / "tests" / "data" / "keras_models",
+                   help="model files folder (default %(default)s)")
     return p.parse_args(argv)
 
 
@@ -1359,6 +1372,339 @@ def main(args):
         raise SystemExit(f"golden data too large: {size} bytes")
 
 
+# --------------------------------------------------------------------------
+# Keras model files (tests/data/keras_models): run with --models
+# --------------------------------------------------------------------------
+#
+# Two small models, each saved in the formats its framework writes, with
+# several SeparableConv1D layers and other layers (with weights) between them:
+#
+# * k3_model (Keras 3, jax): a functional model with two nested Sequentials
+#   ("block" and "tail", both holding a layer named "sep": a name that is
+#   ambiguous alone), a channels_first layer between Permutes, a float16
+#   layer, a mixed_bfloat16 layer without bias and a bfloat16 layer (Keras
+#   stores its variables as 2-byte opaque data with a dtype attribute).
+#   Saved as k3_model.keras (zip: config.json + model.weights.h5) and
+#   k3_model.weights.h5 (weights only).
+# * tk_model (tf-keras 2.x, TensorFlow): causal padding with dilation and
+#   depth multiplier 3, BatchNormalization, a nested Sequential with strides
+#   and a layer without bias, and a mixed_float16 layer.  Saved as the legacy
+#   full-model tk_model.h5 (model_config attribute) and the legacy
+#   weights-only tk_model_weights.h5 (save_weights).
+#
+# Beside them: each model's to_json() (<model>.json) and a few layers'
+# get_config() (<model>.layer.<name>.json), the configs weights-only files
+# need.  For every SeparableConv1D layer a random input of the layer's input
+# shape and the layer's own output in Keras (layer(x): the dtype policy casts
+# as Keras does) under <model>/<path with / as __>.{input,output}.npy: float32
+# files, float16 ('<f2') for a float16 compute dtype; bfloat16 inputs are
+# float32 files holding bfloat16 values.  Weights are random (never Keras's
+# initializers), biases non-zero.  Each output is checked against the float64
+# formula (docs/semantics.md) within a bound for the compute dtype, and every
+# file is loaded back by its framework and compared with the weights set.
+
+MODELS_SIZE_LIMIT_BYTES = 400 * 1024
+MODEL_BATCH = 2
+
+
+def _unit_roundoff(compute_dtype):
+    return {"float32": 2.0 ** -24, "float16": 2.0 ** -11,
+            "bfloat16": 2.0 ** -8}[compute_dtype]
+
+
+def _policy_compute_dtype(layer):
+    dt = layer.dtype_policy
+    name = dt.compute_dtype if hasattr(dt, "compute_dtype") else dt.name
+    return str(name)
+
+
+def _random_weights(rng, layer):
+    """Random non-zero weights for any layer (biases included)."""
+    np = _np()
+    out = []
+    for w in layer.get_weights():
+        fan = max(1, int(np.prod(w.shape[:-1])))
+        v = draw_nonzero(rng, w.shape) / np.sqrt(fan)
+        if "variance" in str(w.dtype) or (w.ndim == 1 and np.all(w == 1)):
+            v = np.abs(v) + 0.5  # scales / variances stay positive
+        out.append(v.astype(w.dtype))
+    return out
+
+
+def _set_random_weights(rng, model):
+    for _, layer in _all_layers(model):
+        if layer.get_weights() and not hasattr(layer, "layers"):
+            layer.set_weights(_random_weights(rng, layer))
+
+
+def _all_layers(model, prefix=""):
+    """(path, layer) of every layer, nested models' layers included."""
+    out = []
+    for layer in model.layers:
+        path = prefix + layer.name
+        out.append((path, layer))
+        if hasattr(layer, "layers"):
+            out += _all_layers(layer, path + "/")
+    return out
+
+
+def _sepconv_layers(model):
+    return [(p, l) for p, l in _all_layers(model)
+            if type(l).__name__ == "SeparableConv1D"]
+
+
+def build_k3_model(keras):
+    L = keras.layers
+    inp = keras.Input((19, 5), name="x")
+    h = L.SeparableConv1D(6, 3, padding="same", depth_multiplier=2,
+                          activation="relu", name="sep_a")(inp)
+    h = L.Dense(7, name="dense")(h)
+    block = keras.Sequential([
+        keras.Input((19, 7)),
+        L.SeparableConv1D(8, 5, dilation_rate=2, activation="tanh",
+                          name="sep"),
+        L.LayerNormalization(name="norm"),
+        L.Permute((2, 1), name="to_cf"),
+        L.SeparableConv1D(4, 3, strides=2, padding="same",
+                          data_format="channels_first", name="sep_cf"),
+        L.Permute((2, 1), name="to_cl"),
+    ], name="block")
+    h = block(h)
+    h = L.SeparableConv1D(5, 3, dtype="float16", name="sep_h")(h)
+    tail = keras.Sequential([
+        keras.Input((4, 5)),
+        L.SeparableConv1D(3, 2, depth_multiplier=2, use_bias=False,
+                          dtype="mixed_bfloat16", name="sep"),
+    ], name="tail")
+    h = tail(h)
+    h = L.SeparableConv1D(4, 2, dtype="bfloat16", activation="relu",
+                          name="sep_bf")(h)
+    return keras.Model(inp, h, name="k3_model")
+
+
+def build_tk_model(tk):
+    L = tk.layers
+    inp = tk.Input((17, 4), name="x")
+    h = L.SeparableConv1D(6, 4, padding="causal", dilation_rate=2,
+                          depth_multiplier=3, activation="elu",
+                          name="causal")(inp)
+    h = L.BatchNormalization(name="bn")(h)
+    stage = tk.Sequential([
+        tk.Input((17, 6)),
+        L.SeparableConv1D(5, 3, strides=2, padding="same",
+                          activation="relu", name="sep_s"),
+        L.Dropout(0.25, name="drop"),
+        L.SeparableConv1D(5, 1, use_bias=False, name="sep_t"),
+    ], name="stage")
+    h = stage(h)
+    h = L.SeparableConv1D(4, 3, dtype="mixed_float16", name="half")(h)
+    return tk.Model(inp, h, name="tk_model")
+
+
+def _layer_input(rng, layer, compute_dtype):
+    """A random input of the layer's input shape, in its compute dtype's
+    file type: float16 values for float16, float32 holding bfloat16 values
+    for bfloat16, float32 otherwise."""
+    np = _np()
+    shape = (MODEL_BATCH,) + tuple(int(d) for d in layer.input.shape[1:])
+    x = rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+    if compute_dtype == "float16":
+        return x.astype(np.float16)
+    if compute_dtype == "bfloat16":
+        import ml_dtypes
+        return x.astype(ml_dtypes.bfloat16).astype(np.float32)
+    return x
+
+
+def _check_layer_output(path, layer, x, y, compute_dtype):
+    """Keras's output against the float64 formula, within 2*n*u*S plus the
+    output's own rounding (u of the compute dtype)."""
+    np = _np()
+    cfg = layer.get_config()
+    w = [np.asarray(v, dtype=np.float64) for v in layer.get_weights()]
+    u = _unit_roundoff(compute_dtype)
+    if compute_dtype != "float32":  # Keras casts the variables
+        import ml_dtypes
+        t = np.float16 if compute_dtype == "float16" else ml_dtypes.bfloat16
+        w = [v.astype(t).astype(np.float64) for v in w]
+    dw, pw = w[0], w[1]
+    bias = w[2] if cfg["use_bias"] else None
+    cl = cfg["data_format"] == "channels_last"
+    x64 = np.asarray(x, dtype=np.float64)
+    x_cl = x64 if cl else x64.transpose(0, 2, 1)
+    z, S = ref_preactivation(x_cl, dw, pw, bias, cfg["kernel_size"][0],
+                             cfg["strides"][0], cfg["dilation_rate"][0],
+                             cfg["padding"])
+    act = cfg["activation"]
+    y_ref = to_format(ref_activation(act, z), cfg["data_format"])
+    n = dw.shape[0] + dw.shape[1] * dw.shape[2]
+    e = to_format(2.0 * n * u * S, cfg["data_format"])
+    lip = LIPSCHITZ.get(act, 1.0)
+    tol = lip * e + 2.0 * u * np.abs(y_ref) + 1e-7
+    got = np.asarray(y, dtype=np.float64)
+    if got.shape != y_ref.shape:
+        raise SystemExit(f"{path}: Keras output shape {got.shape}, the "
+                         f"formula's {y_ref.shape}")
+    bad = np.abs(got - y_ref) > tol
+    if bad.any():
+        raise SystemExit(f"{path}: Keras's output differs from the float64 "
+                         f"formula beyond the {compute_dtype} bound at "
+                         f"{int(bad.sum())} elements")
+    return float((np.abs(got - y_ref) / tol).max()) if got.size else 0.0
+
+
+def _layer_file_stem(path):
+    return path.replace("/", "__")
+
+
+def _write_layer_data(rng, model, out, model_name, framework):
+    np = _np()
+    folder = out / model_name
+    folder.mkdir()
+    layers = []
+    for path, layer in _sepconv_layers(model):
+        compute = _policy_compute_dtype(layer)
+        x = _layer_input(rng, layer, compute)
+        y = np.asarray(layer(x))
+        ratio = _check_layer_output(path, layer, x, y, compute)
+        stem = _layer_file_stem(path)
+        if compute == "float16":
+            np.save(folder / f"{stem}.input.npy", np.ascontiguousarray(x, "<f2"))
+            np.save(folder / f"{stem}.output.npy", np.ascontiguousarray(y, "<f2"))
+        else:
+            save_npy(folder / f"{stem}.input.npy", x)
+            save_npy(folder / f"{stem}.output.npy",
+                     np.asarray(y.astype(np.float32)))
+        cfg = layer.get_config()
+        policy = cfg["dtype"]
+        policy = policy["config"]["name"] if isinstance(policy, dict) else policy
+        dw = layer.get_weights()[0]
+        layers.append({
+            "path": path, "name": layer.name,
+            "in_channels": int(dw.shape[1]),
+            "filters": int(cfg["filters"]),
+            "kernel_size": int(cfg["kernel_size"][0]),
+            "data_format": cfg["data_format"],
+            "use_bias": bool(cfg["use_bias"]),
+            "dtype_policy": policy, "compute_dtype": compute,
+            "input": f"{model_name}/{stem}.input.npy",
+            "output": f"{model_name}/{stem}.output.npy",
+            "worst_ratio_to_bound": round(ratio, 4),
+        })
+        print(f"[models] {framework} {model_name} {path}: {policy}, "
+              f"x {tuple(x.shape)} -> y {tuple(y.shape)}, "
+              f"worst |keras - formula| / bound {ratio:.3f}")
+    return layers
+
+
+def _other_layers(model):
+    return [{"path": p, "class_name": type(l).__name__}
+            for p, l in _all_layers(model)
+            if type(l).__name__ != "SeparableConv1D"]
+
+
+def _check_reload(path_of, loaded, model):
+    """A file loaded back by its framework has the weights set."""
+    np = _np()
+    want = dict(_all_layers(model))
+    for p, l in _all_layers(loaded):
+        for a, b in zip(l.get_weights(), want[p].get_weights()):
+            if not np.array_equal(np.asarray(a), np.asarray(b)):
+                raise SystemExit(f"{path_of}: {p} reloads with other weights")
+
+
+def _json_dump(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def _k3_model_files(fwx, rng, out):
+    keras = fwx.keras
+    model = build_k3_model(keras)
+    _set_random_weights(rng, model)
+    name = "k3_model"
+    layers = _write_layer_data(rng, model, out, name, "keras")
+    model.save(out / f"{name}.keras")
+    model.save_weights(out / f"{name}.weights.h5")
+    _json_dump(out / f"{name}.json", json.loads(model.to_json()))
+    configs = {}
+    for lname, path in (("sep_a", "sep_a"), ("sep", "block/sep")):
+        layer = dict(_all_layers(model))[path]
+        fn = f"{name}.layer.{lname}.json"
+        _json_dump(out / fn, layer.get_config())
+        configs[path] = fn
+    _check_reload(f"{name}.keras", keras.saving.load_model(out / f"{name}.keras"), model)
+    clone = build_k3_model(keras)
+    clone.load_weights(out / f"{name}.weights.h5")
+    _check_reload(f"{name}.weights.h5", clone, model)
+    return {
+        "name": name, "framework": "keras",
+        "framework_version": fwx.info["keras"][1], "backend": "jax",
+        "files": {"keras_archive": f"{name}.keras",
+                  "keras_weights": f"{name}.weights.h5"},
+        "model_json": f"{name}.json", "layer_json": configs,
+        "layers": layers, "other_layers": _other_layers(model),
+    }
+
+
+def _tk_model_files(fwx, rng, out):
+    tk = fwx.tf_keras
+    model = build_tk_model(tk)
+    _set_random_weights(rng, model)
+    name = "tk_model"
+    layers = _write_layer_data(rng, model, out, name, "tf_keras")
+    model.save(out / f"{name}.h5")
+    model.save_weights(out / f"{name}_weights.h5")
+    _json_dump(out / f"{name}.json", json.loads(model.to_json()))
+    configs = {}
+    for lname, path in (("sep_s", "stage/sep_s"),):
+        layer = dict(_all_layers(model))[path]
+        fn = f"{name}.layer.{lname}.json"
+        _json_dump(out / fn, layer.get_config())
+        configs[path] = fn
+    _check_reload(f"{name}.h5", tk.models.load_model(out / f"{name}.h5"), model)
+    clone = build_tk_model(tk)
+    clone.load_weights(out / f"{name}_weights.h5")
+    _check_reload(f"{name}_weights.h5", clone, model)
+    return {
+        "name": name, "framework": "tf_keras",
+        "framework_version": fwx.info["tf_keras"][1],
+        "backend": "tensorflow",
+        "files": {"legacy_model": f"{name}.h5",
+                  "legacy_weights": f"{name}_weights.h5"},
+        "model_json": f"{name}.json", "layer_json": configs,
+        "layers": layers, "other_layers": _other_layers(model),
+    }
+
+
+def main_models(args):
+    """Write tests/data/keras_models (see the section comment above)."""
+    fwx = Frameworks()
+    out = args.models_out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    np = _np()
+    models = [_k3_model_files(fwx, np.random.default_rng([args.seed, 1000]), out),
+              _tk_model_files(fwx, np.random.default_rng([args.seed, 1001]), out)]
+    k3, tk = fwx.info["keras"], fwx.info["tf_keras"]
+    _json_dump(out / "manifest.json", {
+        "generator": "tools/gen_keras_golden.py --models",
+        "seed": args.seed,
+        "versions": {"python": sys.version.split()[0],
+                     "numpy": np.__version__, "keras": k3[1], "jax": k3[3],
+                     "tf_keras": tk[1], "tensorflow": tk[3]},
+        "batch": MODEL_BATCH,
+        "models": models,
+    })
+    size = dir_size(out)
+    print(f"[models] {sum(len(m['layers']) for m in models)} layers in "
+          f"{len(models)} models, {size} bytes in {out}")
+    if size > MODELS_SIZE_LIMIT_BYTES:
+        raise SystemExit(f"model files too large: {size} bytes")
+
+
 if __name__ == "__main__":
     argv = sys.argv[1:]
     ARGS = parse_args(argv)
@@ -1367,4 +1713,7 @@ if __name__ == "__main__":
     else:
         os.environ.setdefault("KERAS_BACKEND", "jax")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    main(ARGS)
+    if ARGS.models:
+        main_models(ARGS)
+    else:
+        main(ARGS)

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_support.h"
+#include "cli/sepconv1d_runner.h"
 #include "golden/golden_data.h"
 #include "io/npy.h"
 #include "sepconv/accuracy.h"
@@ -23,14 +24,14 @@ namespace {
 using golden::Case;
 using io::HostArray;
 
-using Result = BinaryRun;
+using Result = CliResult;
 
 class Sepconv1d : public ::testing::Test {
  protected:
   void SetUp() override { std::filesystem::create_directory(out_dir()); }
 
   // Runs the binary with `args`; stdout and stderr are captured beside (not in) out_dir().
-  Result run(const std::vector<std::string>& args) { return run_binary(SEPCONV1D_PATH, args, dir); }
+  Result run(const std::vector<std::string>& args) { return run_sepconv1d(args, dir); }
 
   std::string out_dir() const { return dir.file("out"); }
   std::string output() const { return out_dir() + "/y.npy"; }
@@ -68,11 +69,7 @@ class Sepconv1d : public ::testing::Test {
   // A non-zero exit `status`, exactly one line on stderr mentioning every text of `mentions`, and
   // nothing in the output directory.
   void expect_failure(const Result& r, int status, const std::vector<std::string>& mentions) {
-    EXPECT_EQ(r.status, status) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "expected one message:\n" << r.err;
-    EXPECT_EQ(r.err.rfind("sepconv1d: ", 0), 0u) << r.err;
-    for (const auto& m : mentions) EXPECT_NE(r.err.find(m), std::string::npos) << "no '" << m << "' in: " << r.err;
-    EXPECT_EQ(directory_entries(out_dir()), std::vector<std::string>{}) << "an output file was left behind";
+    expect_cli_failure(r, status, mentions, out_dir());
   }
 
   ScratchDir dir;

@@ -56,8 +56,8 @@ std::vector<Case> load_manifest() {
   return cases;
 }
 
-io::KerasLayerConfig load_config(const Case& c) {
-  return io::read_keras_config(directory() + "/" + c.name + "/config.json");
+keras::LayerSpec load_config(const Case& c) {
+  return keras::read_layer_config(directory() + "/" + c.name + "/config.json");
 }
 
 ForwardCase load_forward(const Case& c) {

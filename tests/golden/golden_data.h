@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "io/host_array.h"
-#include "io/keras_config.h"
 #include "sepconv/config.h"
+#include "sepconv/keras.h"
 
 namespace sepconv::test::golden {
 
@@ -44,7 +44,7 @@ struct Case {
 
 /// The files of a forward case, read with sepconv_io.
 struct ForwardCase {
-  io::KerasLayerConfig config;
+  keras::LayerSpec config;
   io::HostArray input, depthwise, pointwise, bias, output;  ///< bias empty without use_bias
   std::string folder;
   [[nodiscard]] Weights weights() const;
@@ -55,7 +55,7 @@ struct ForwardCase {
 [[nodiscard]] ForwardCase load_forward(const Case& c);
 
 /// The config of any case.
-[[nodiscard]] io::KerasLayerConfig load_config(const Case& c);
+[[nodiscard]] keras::LayerSpec load_config(const Case& c);
 
 /// Only the forward / error cases, for TEST_P instantiation (empty when the manifest cannot be
 /// read; `load_manifest` then tells why).

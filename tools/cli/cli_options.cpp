@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "keras_commands.h"
 #include "sepconv/error.h"
 
 namespace sepconv::cli {
@@ -17,13 +18,15 @@ struct FileFlag {
   Slot slot;
   bool required;  // required when any file flag is given
 };
-constexpr std::array<FileFlag, 6> kFileFlags = {{
+constexpr std::array<FileFlag, 8> kFileFlags = {{
     {"--config", &Options::config, true},
     {"--depthwise", &Options::depthwise, true},
     {"--pointwise", &Options::pointwise, true},
     {"--bias", &Options::bias, false},
     {"--input", &Options::input, true},
     {"--output", &Options::output, true},
+    {"--keras", &Options::keras, false},  // keras_commands.h checks the flags of `run --keras`
+    {"--layer", &Options::layer, false},
 }};
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -31,6 +34,26 @@ std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 bool is_help(std::string_view arg) { return arg == "--help" || arg == "-h"; }
 
 }  // namespace
+
+FlagValue split_flag(const std::string& arg) {
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos) return {arg, std::nullopt};
+  return {arg.substr(0, eq), arg.substr(eq + 1)};
+}
+
+std::string take_value(const FlagValue& flag, int argc, const char* const* argv, int& i) {
+  std::string value;
+  if (flag.value) {
+    value = *flag.value;
+  } else {
+    if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--") {
+      throw UsageError("missing value for " + flag.name);
+    }
+    value = argv[++i];
+  }
+  if (value.empty()) throw UsageError("empty value for " + flag.name);
+  return value;
+}
 
 std::optional<DType> parse_dtype_flag(const std::string& text) {
   if (text == "f32" || text == "float32") return DType::f32;
@@ -56,15 +79,19 @@ std::int64_t parse_chunk_flag(const std::string& text) {
 
 Options parse_options(int argc, const char* const* argv) {
   Options o;
-  if (argc < 2) throw UsageError("missing command: expected 'run' or '--help'");
+  if (argc < 2) throw UsageError("missing command: expected 'run', 'layers' or '--help'");
   const std::string_view command = argv[1];
   if (is_help(command)) {
     if (argc > 2) throw UsageError("unexpected argument " + quoted(argv[2]) + " after --help");
     o.command = Options::Command::help;
     return o;
   }
+  if (command == "layers") {
+    parse_layers_command(argc, argv, o);
+    return o;
+  }
   if (command != "run") {
-    throw UsageError("unknown command " + quoted(command) + ": expected 'run' or '--help'");
+    throw UsageError("unknown command " + quoted(command) + ": expected 'run', 'layers' or '--help'");
   }
   for (int i = 2; i < argc; ++i) {
     if (is_help(argv[i])) {
@@ -90,12 +117,8 @@ Options parse_options(int argc, const char* const* argv) {
       continue;
     }
     // --flag=value or --flag value.
-    std::string_view name = arg;
-    std::optional<std::string> value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-    }
+    const FlagValue flag = split_flag(std::string(arg));
+    const std::string_view name = flag.name;
     const FileFlag* file = nullptr;
     for (const auto& f : kFileFlags) {
       if (f.name == name) file = &f;
@@ -104,44 +127,38 @@ Options parse_options(int argc, const char* const* argv) {
         name != "--chunk") {
       throw UsageError("unknown flag " + quoted(name));
     }
-    if (!value) {
-      if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--") {
-        throw UsageError("missing value for " + std::string(name));
-      }
-      value = argv[++i];
-    }
-    if (value->empty()) throw UsageError("empty value for " + std::string(name));
+    std::string value = take_value(flag, argc, argv, i);
 
     if (file != nullptr) {
       auto& slot = o.*(file->slot);
       if (slot) throw UsageError(std::string(name) + " given twice");
-      slot = std::move(*value);
+      slot = std::move(value);
     } else if (name == "--device") {
       if (seen_device) throw UsageError("--device given twice");
       seen_device = true;
       try {
-        o.device = parse_device(*value);
+        o.device = parse_device(value);
       } catch (const InvalidArgument&) {
-        throw UsageError("--device " + quoted(*value) + ": expected cpu, gpu or auto");
+        throw UsageError("--device " + quoted(value) + ": expected cpu, gpu or auto");
       }
     } else if (name == "--chunk") {
       if (o.chunk) throw UsageError("--chunk given twice");
-      o.chunk = parse_chunk_flag(*value);
+      o.chunk = parse_chunk_flag(value);
     } else if (name == "--math") {
       if (seen_math) throw UsageError("--math given twice");
       seen_math = true;
-      if (*value == "exact") {
+      if (value == "exact") {
         o.math = MathMode::exact;
-      } else if (*value == "tf32") {
+      } else if (value == "tf32") {
         o.math = MathMode::tf32;
       } else {
-        throw UsageError("--math " + quoted(*value) + ": expected exact or tf32");
+        throw UsageError("--math " + quoted(value) + ": expected exact or tf32");
       }
     } else {
       if (seen_dtype) throw UsageError("--dtype given twice");
       seen_dtype = true;
-      o.dtype = parse_dtype_flag(*value);
-      if (!o.dtype) throw UsageError("--dtype " + quoted(*value) + ": expected f32, f16 or bf16");
+      o.dtype = parse_dtype_flag(value);
+      if (!o.dtype) throw UsageError("--dtype " + quoted(value) + ": expected f32, f16 or bf16");
     }
   }
 
@@ -149,7 +166,11 @@ Options parse_options(int argc, const char* const* argv) {
     throw UsageError("--chunk runs a layer from files (the demo's layer has same padding, which "
                      "cannot stream)");
   }
-  if (!o.demo()) {
+  if (o.keras) {
+    check_keras_run_flags(o);
+  } else if (o.layer) {
+    throw UsageError("--layer without --keras: it names a layer of a Keras model file");
+  } else if (!o.demo()) {
     std::string missing;
     for (const auto& f : kFileFlags) {
       if (f.required && !(o.*(f.slot))) missing += (missing.empty() ? "" : ", ") + std::string(f.name);
@@ -170,6 +191,11 @@ Usage:
   sepconv1d run --config CONFIG.json --depthwise DW.npy --pointwise PW.npy [--bias B.npy]
                 --input X.npy --output Y.npy [--device cpu|gpu|auto] [--dtype f32|f16|bf16]
                 [--math exact|tf32] [--float32-intermediate] [--chunk N] [--quiet]
+  sepconv1d run --keras MODEL [--config CONFIG.json] [--layer NAME] --input X.npy
+                --output Y.npy [--device cpu|gpu|auto] [other run flags]
+                          a SeparableConv1D layer straight from a Keras model file
+  sepconv1d layers MODEL [--config CONFIG.json]
+                          list MODEL's SeparableConv1D layers: path, input channels, config
   sepconv1d run [--device cpu|gpu|auto] [--dtype f32|f16|bf16] [--math exact|tf32]
                 [--float32-intermediate]
                           no file flags: a built-in demo layer on seeded random data
@@ -213,6 +239,16 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
                           Needs causal or valid padding, and no softmax / log_softmax with
                           channels_first
   --quiet                 print nothing on success (a run from files)
+  --keras MODEL           run a layer of a Keras model file instead of --depthwise/--pointwise/
+                          --bias: a Keras 3 .keras archive or .weights.h5, a tf.keras 2.x .h5
+                          model or weights file (the format is read from the file). The layer's
+                          dtype policy chooses the dtype (--dtype overrides it); the input is
+                          cast to it as Keras does (float32 or float16 .npy files)
+  --config CONFIG.json    with --keras: the config a weights-only file needs, the model's
+                          to_json() or the layer's get_config(); not allowed for files that hold
+                          their config (.keras, .h5 models)
+  --layer NAME            with --keras: the layer, by its name or its path OUTER/INNER inside
+                          nested models; optional when MODEL has one SeparableConv1D layer
   -h, --help              this text
 
 .npy files: little-endian float32 or float16, C or Fortran order, format 1.0 to 3.0.

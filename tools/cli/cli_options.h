@@ -19,10 +19,12 @@ class UsageError : public std::runtime_error {
 };
 
 struct Options {
-  enum class Command { help, run_help, run };
+  enum class Command { help, run_help, run, layers };
   Command command = Command::run;
   // Files; all absent means the built-in demo.
   std::optional<std::string> config, depthwise, pointwise, bias, input, output;
+  /// --keras MODEL (run), or the MODEL of `layers`; --layer NAME (keras_commands.h).
+  std::optional<std::string> keras, layer;
   Device device = Device::automatic;
   std::optional<DType> dtype;  ///< --dtype; absent: chosen from the files (see help_text)
   MathMode math = MathMode::exact;    ///< --math
@@ -33,13 +35,24 @@ struct Options {
 
   /// True when no file flag was given: `sepconv1d run` runs the built-in demo.
   [[nodiscard]] bool demo() const {
-    return !config && !depthwise && !pointwise && !bias && !input && !output;
+    return !config && !depthwise && !pointwise && !bias && !input && !output && !keras && !layer;
   }
 };
 
 /// Parses argv. Flags take their value as the next argument or after '=' (--dtype=f16).
 /// Throws `UsageError` with a one-line message.
 [[nodiscard]] Options parse_options(int argc, const char* const* argv);
+
+/// A flag and its value, as written "--name=value" or "--name value".
+struct FlagValue {
+  std::string name;
+  std::optional<std::string> value;  ///< after '='; absent when written without one
+};
+/// Splits "--name=value" (no '=': the whole argument is the name, the value absent).
+[[nodiscard]] FlagValue split_flag(const std::string& arg);
+/// The value of `flag`: the one after '=', else argv[++i] (the next argument, which must not be a
+/// flag). Throws `UsageError` for a missing or empty value.
+[[nodiscard]] std::string take_value(const FlagValue& flag, int argc, const char* const* argv, int& i);
 
 /// Parses a --dtype value: f32, f16, bf16 (or float32, float16, bfloat16).
 [[nodiscard]] std::optional<DType> parse_dtype_flag(const std::string& text);

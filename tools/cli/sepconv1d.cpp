@@ -8,34 +8,25 @@
 #include <vector>
 
 #include "cli_options.h"
+#include "cli_support.h"
+#include "keras_commands.h"
 #include "text.h"
-#include "io/keras_config.h"
 #include "io/npy.h"
 #include "run_layer.h"
+#include "sepconv/keras.h"
 #include "sepconv/sepconv.h"
 
 namespace {
 
 using sepconv::DType;
 using sepconv::LayerConfig;
+using sepconv::cli::check_output_path;
+using sepconv::cli::describe;
 using sepconv::cli::Device;
+using sepconv::cli::device_note;
 using sepconv::cli::Options;
 using sepconv::io::FileError;
 using sepconv::io::HostArray;
-
-std::string describe(const LayerConfig& c) {
-  return sepconv::cli::str(
-      "SeparableConv1D(filters=", c.filters, ", kernel_size=", c.kernel_size,
-      ", strides=", c.strides, ", padding=", to_string(c.padding),
-      ", data_format=", to_string(c.data_format), ", dilation_rate=", c.dilation_rate,
-      ", depth_multiplier=", c.depth_multiplier, ", activation=", to_string(c.activation),
-      ", use_bias=", c.use_bias ? "true" : "false", ")");
-}
-
-std::string device_note(const sepconv::cli::RunInfo& run) {
-  if (run.device == Device::cpu) return "cpu (reference, float64 accumulation)";
-  return "gpu " + run.gpu_name + " (forward alone, median of 5 after a warm-up)";
-}
 
 // ---- the demo ------------------------------------------------------------------------------------
 
@@ -102,7 +93,7 @@ struct DtypeChoice {
   DType dtype;
   std::string source;
 };
-DtypeChoice choose_dtype(const Options& o, const sepconv::io::KerasLayerConfig& config,
+DtypeChoice choose_dtype(const Options& o, const sepconv::keras::LayerSpec& config,
                        const HostArray& input) {
   if (o.dtype) return {*o.dtype, "--dtype"};
   if (input.dtype == DType::f32 && config.dtype == DType::bf16) {
@@ -125,28 +116,11 @@ HostArray to_compute_dtype(const HostArray& a, const std::string& path, const Dt
   return sepconv::io::converted(a, p.dtype);
 }
 
-// Fails early, before any work, when the output cannot be created where asked.
-void check_output_path(const Options& o) {
-  namespace fs = std::filesystem;
-  const fs::path out(*o.output);
-  const fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) {
-    throw FileError(*o.output, "the directory " + dir.string() + " does not exist");
-  }
-  if (fs::is_directory(out, error)) throw FileError(*o.output, "is a directory");
-  for (const auto* in : {&o.config, &o.depthwise, &o.pointwise, &o.bias, &o.input}) {
-    if (*in && fs::exists(out, error) && fs::equivalent(out, **in, error)) {
-      throw FileError(*o.output, "is also an input file; refusing to overwrite it");
-    }
-  }
-}
-
 int run_files(const Options& o) {
   check_output_path(o);
-  sepconv::io::KerasLayerConfig keras;
+  sepconv::keras::LayerSpec keras;
   try {
-    keras = sepconv::io::read_keras_config(*o.config);
+    keras = sepconv::keras::read_layer_config(*o.config);
   } catch (const sepconv::InvalidArgument& e) {
     throw FileError(*o.config, e.what());
   }
@@ -207,10 +181,7 @@ int run_files(const Options& o) {
     std::printf("  output %s %s %s\n", o.output->c_str(), sepconv::io::shape_tuple(y.shape).c_str(),
                 std::string(to_string(dtype)).c_str());
     std::printf("  device %s: %.3f ms\n", device_note(run).c_str(), run.forward_ms);
-    if (o.chunk) {
-      std::printf("  stream in chunks of %lld steps (forward_chunk; the time is all chunks')\n",
-                  static_cast<long long>(*o.chunk));
-    }
+    if (o.chunk) sepconv::cli::print_chunk_note(*o.chunk);
   }
   return 0;
 }
@@ -225,11 +196,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sepconv1d: %s (see 'sepconv1d --help')\n", e.what());
     return 2;
   }
-  if (options.command != Options::Command::run) {
+  if (options.command != Options::Command::run && options.command != Options::Command::layers) {
     std::fputs(sepconv::cli::help_text(), stdout);
     return 0;
   }
   try {
+    if (options.command == Options::Command::layers) return sepconv::cli::list_layers(options);
+    if (options.keras) return sepconv::cli::run_keras(options);
     return options.demo() ? demo(options) : run_files(options);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "sepconv1d: out of memory\n");

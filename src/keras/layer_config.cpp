@@ -1,35 +1,20 @@
-#include "io/keras_config.h"
-
+// Keras layer configs (JSON) read into a LayerSpec; the model-config walk (model_config.cpp) uses
+// parse_layer_object for every SeparableConv1D it finds.
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <nlohmann/json.hpp>
 
-#include "text.h"
-#include "io/npy.h"
+#include "keras/config_json.h"
+#include "keras/files.h"
+#include "keras/text.h"
+#include "sepconv/keras.h"
 
-namespace sepconv::io {
+namespace sepconv::keras {
 namespace {
 
-using cli::fail;
-using cli::str;
+using detail::fail;
+using detail::shown;
+using detail::str;
 using nlohmann::json;
-
-constexpr std::size_t kMaxConfigBytes = 16 * 1024 * 1024;
-
-// A JSON value as it appears in messages: scalars and short flat lists in full (shortened),
-// anything else by its type and size (never dumping a deeply nested value, which would recurse).
-std::string shown(const json& v) {
-  bool flat = v.is_primitive() || (v.is_array() && v.size() <= 8);
-  if (v.is_array()) {
-    for (const auto& e : v) flat = flat && e.is_primitive();
-  }
-  if (!flat) return str("a JSON ", v.type_name(), " of ", v.size(), " elements");
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s + " (" + v.type_name() + ")";
-}
 
 std::int64_t integer(const json& v, std::string_view key) {
   if (v.is_number_unsigned()) {
@@ -70,7 +55,7 @@ std::string text(const json& v, std::string_view key, std::string_view expected)
 }
 
 // The dtype key: a name, a dtype-policy object {"config": {"name": ...}}, or null.
-void parse_dtype(const json& v, KerasLayerConfig& out) {
+void parse_dtype(const json& v, LayerSpec& out) {
   constexpr const char* kExpected =
       "\"float32\", \"float16\", \"bfloat16\", \"mixed_float16\", \"mixed_bfloat16\", a Keras "
       "dtype policy {\"class_name\": \"DTypePolicy\", \"config\": {\"name\": ...}} or null";
@@ -84,48 +69,52 @@ void parse_dtype(const json& v, KerasLayerConfig& out) {
     name = &(*config)["name"];
   }
   const std::string s = text(*name, "dtype", kExpected);
-  const auto dtype = dtype_from_keras_name(s);
-  if (!dtype) fail("dtype", str('"', s, '"'), kExpected);
+  const auto dtype = dtype_from_name(s);
+  if (!dtype) fail("dtype", str('"', detail::printable(s), '"'), kExpected);
   out.dtype = dtype;
   out.dtype_name = s;
 }
 
 }  // namespace
 
-std::optional<DType> dtype_from_keras_name(std::string_view name) {
+std::optional<DType> dtype_from_name(std::string_view name) {
   if (name == "float32") return DType::f32;
   if (name == "float16" || name == "mixed_float16") return DType::f16;
   if (name == "bfloat16" || name == "mixed_bfloat16") return DType::bf16;
   return std::nullopt;
 }
 
-KerasLayerConfig parse_keras_config(std::string_view json_text) {
-  json root;
-  try {
-    root = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::exception& e) {
-    std::string what = e.what();  // may quote raw bytes of a binary file: keep messages ASCII
-    for (char& ch : what) {
-      if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x7f) ch = '?';
-    }
-    fail("config", str("text that is not valid JSON (", what, ")"),
-         "a JSON object as written by json.dump(layer.get_config())");
-  }
-  if (!root.is_object()) fail("config", shown(root), "a JSON object (layer.get_config())");
-  const json* obj = &root;
-  // The serialized form {"class_name": ..., "config": {...}} (keras.saving.serialize_keras_object).
-  if (!root.contains("filters") && root.contains("class_name") && root.contains("config")) {
-    const json& cls = root["class_name"];
-    if (!cls.is_string() || cls.get<std::string>() != "SeparableConv1D") {
-      fail("class_name", shown(cls), "\"SeparableConv1D\"");
-    }
-    obj = &root["config"];
-    if (!obj->is_object()) fail("config", shown(*obj), "a JSON object (the layer's config)");
-  }
+namespace detail {
 
+json parse_json(std::string_view json_text, std::string_view expected) {
+  try {
+    return json::parse(json_text.begin(), json_text.end());
+  } catch (const json::exception& e) {
+    // e.what() may quote raw bytes of a binary file: keep messages ASCII.
+    fail("config", str("text that is not valid JSON (", printable(e.what(), 200), ")"),
+         std::string(expected));
+  }
+}
+
+std::string shown(const json& v) {
+  bool flat = v.is_primitive() || (v.is_array() && v.size() <= 8);
+  if (v.is_array()) {
+    for (const auto& e : v) flat = flat && e.is_primitive();
+  }
+  if (!flat) return str("a JSON ", v.type_name(), " of ", v.size(), " elements");
+  std::string s = v.dump(-1, ' ', true, json::error_handler_t::replace);
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s + " (" + v.type_name() + ")";
+}
+
+bool is_separable_conv1d(std::string_view class_name) {
+  return class_name == "SeparableConv1D" || class_name == "SeparableConvolution1D";
+}
+
+LayerSpec parse_layer_object(const json& obj) {
   const auto find = [&](const char* key) -> const json* {
-    const auto it = obj->find(key);
-    return it == obj->end() ? nullptr : &*it;
+    const auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
   };
   const auto required = [&](const char* key) -> const json& {
     const json* v = find(key);
@@ -133,7 +122,7 @@ KerasLayerConfig parse_keras_config(std::string_view json_text) {
     return *v;
   };
 
-  KerasLayerConfig out;
+  LayerSpec out;
   LayerConfig& c = out.layer;
   c.filters = integer(required("filters"), "filters");  // null and strings are not numbers
   c.kernel_size = integer_or_tuple(required("kernel_size"), "kernel_size");
@@ -157,28 +146,34 @@ KerasLayerConfig parse_keras_config(std::string_view json_text) {
     c.use_bias = v->get<bool>();
   }
   if (const json* v = find("dtype")) parse_dtype(*v, out);
+  if (const json* v = find("name"); v != nullptr && !v->is_null()) {
+    out.name = text(*v, "name", "the layer's name, a string");
+  }
   validate(c);
   return out;
 }
 
-KerasLayerConfig read_keras_config(const std::string& path) {
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (error) throw FileError(path, "cannot open: " + error.message());
-  if (!std::filesystem::is_regular_file(status)) throw FileError(path, "not a regular file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, "cannot open");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw FileError(path, "cannot read (not a regular file?)");
-  if (static_cast<std::uint64_t>(size) > kMaxConfigBytes) {
-    throw FileError(path, str("a layer config of ", size, " bytes; expected at most ",
-                              kMaxConfigBytes, " (layer.get_config() is a few kilobytes)"));
+}  // namespace detail
+
+LayerSpec parse_layer_config(std::string_view json_text) {
+  const json root =
+      detail::parse_json(json_text, "a JSON object as written by json.dump(layer.get_config())");
+  if (!root.is_object()) fail("config", detail::shown(root), "a JSON object (layer.get_config())");
+  const json* obj = &root;
+  // The serialized form {"class_name": ..., "config": {...}} (keras.saving.serialize_keras_object).
+  if (!root.contains("filters") && root.contains("class_name") && root.contains("config")) {
+    const json& cls = root["class_name"];
+    if (!cls.is_string() || !detail::is_separable_conv1d(cls.get<std::string>())) {
+      fail("class_name", detail::shown(cls), "\"SeparableConv1D\"");
+    }
+    obj = &root["config"];
+    if (!obj->is_object()) fail("config", detail::shown(*obj), "a JSON object (the layer's config)");
   }
-  in.seekg(0);
-  std::string contents(static_cast<std::size_t>(size), '\0');
-  if (!in.read(contents.data(), size)) throw FileError(path, "cannot read");
-  return parse_keras_config(contents);
+  return detail::parse_layer_object(*obj);
 }
 
-}  // namespace sepconv::io
+LayerSpec read_layer_config(const std::string& path) {
+  return parse_layer_config(detail::read_text_file(path, "a layer config"));
+}
+
+}  // namespace sepconv::keras
