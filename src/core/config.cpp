@@ -159,9 +159,9 @@ void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, 
 
 }  // namespace
 
-ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView x,
-                              const Weights& w, TensorView y) {
-  validate(c);  // once: the rest of the call trusts the config
+namespace detail {
+
+ProblemShape check_input(const LayerConfig& c, DType dtype, const ConstTensorView& x) {
   const Axes axes = axes_of(c.data_format);
   const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
                                                                   : "(batch, channels, steps)";
@@ -184,6 +184,21 @@ ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView
          str("stride 1 on the contiguous last axis of a ", layout, " tensor"));
   }
   p.geometry = geometry_of(c, p.length);
+  return p;
+}
+
+void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, const Weights& w) {
+  sepconv::check_weights(c, dtype, in_channels, w);
+}
+
+}  // namespace detail
+
+ProblemShape validate_forward(const LayerConfig& c, DType dtype, ConstTensorView x,
+                              const Weights& w, TensorView y) {
+  validate(c);  // once: the rest of the call trusts the config
+  const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
+                                                                  : "(batch, channels, steps)";
+  const ProblemShape p = detail::check_input(c, dtype, x);
   check_weights(c, dtype, p.in_channels, w);
 
   const std::int64_t lout = p.geometry.out_length;
