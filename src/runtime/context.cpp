@@ -16,9 +16,20 @@ namespace {
 // Everything a plan depends on besides the layer (its config and precision): the request's
 // shapes, window size, strides and alignments.
 std::vector<std::int64_t> plan_key(std::uint64_t layer, const detail::PlanRequest& r) {
-  return {static_cast<std::int64_t>(layer), r.shape.batch, r.shape.length, r.window.batch_count,
-          r.window.time_count, r.x_strides[0], r.x_strides[1], r.x_strides[2], r.y_strides[0],
-          r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align};
+  std::vector<std::int64_t> key = {
+      static_cast<std::int64_t>(layer), r.shape.batch, r.shape.length, r.window.batch_count,
+      r.window.time_count, r.x_strides[0], r.x_strides[1], r.x_strides[2], r.y_strides[0],
+      r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align};
+  // The training forward and the backward (their views' strides, what they keep and compute).
+  if (r.pass != detail::PlanRequest::Pass::forward) {
+    key.insert(key.end(), {static_cast<std::int64_t>(r.pass), r.keep_d, r.trainable});
+    for (const auto* strides : {r.dy_strides, r.dx_strides, r.grad_depthwise_strides,
+                                r.grad_pointwise_strides}) {
+      key.insert(key.end(), strides, strides + 3);
+    }
+    key.push_back(r.grad_bias_stride);
+  }
+  return key;
 }
 
 }  // namespace
@@ -55,9 +66,14 @@ std::shared_ptr<detail::BoundPlan> Context::Impl::bind(const detail::PlanRequest
     }
   } catch (const Unsupported&) {
     detail::PlanRequest simpler = request;
-    if (p.bias == detail::BiasMode::gemm_epilogue && !p.float32_intermediate()) {
-      simpler.force_bias = detail::BiasMode::elementwise;
-    } else if (p.bytes(detail::Buffer::z) == 0) {
+    if (request.pass == detail::PlanRequest::Pass::backward) {
+      // The backward's GEMMs read and write aligned workspace only; what may lack an algorithm
+      // is the bias-gradient epilogue: the bias gradient then sums dz in a reduction.
+      if (request.no_bias_gradient_epilogue) throw;
+      simpler.no_bias_gradient_epilogue = true;
+    } else if (p.bias == detail::BiasMode::gemm_epilogue && !p.float32_intermediate()) {
+      simpler.force_bias = detail::BiasMode::elementwise;  // (a training forward refuses it)
+    } else if (p.bytes(detail::Buffer::z) == 0 && p.bytes(detail::Buffer::saved_z) == 0) {
       simpler.gemm_to_scratch = true;
     } else {
       throw;
