@@ -177,6 +177,12 @@ TEST_F(Backward, PrintsWhatItWrote) {
   EXPECT_NE(r.out.find("device cpu"), std::string::npos) << r.out;
 }
 
+TEST_F(Backward, TheMainHelpPointsToIt) {
+  const Result r = run({"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("sepconv1d backward --help"), std::string::npos) << r.out;
+}
+
 TEST_F(Backward, HelpMentionsEveryFlag) {
   const Result r = run({"backward", "--help"});
   EXPECT_EQ(r.status, 0);

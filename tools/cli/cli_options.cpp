@@ -185,6 +185,8 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
   --quiet                 print nothing on success (a run from files)
   -h, --help              this text
 
+Gradients: 'sepconv1d backward --help' (dLoss/dX and the weight gradients for a dLoss/dY).
+
 .npy files: little-endian float32 or float16, C or Fortran order, format 1.0 to 3.0.
 Exit status: 0 success; 1 a data error (unreadable, malformed or mismatched files, an invalid
 config, an unsupported device) with one message on stderr naming the file; 2 a usage error.
