@@ -82,7 +82,7 @@ struct DepthwiseInputGradKernel {
       const std::int64_t reach = l + p.pad_left;  // t*s + j*d
       std::int64_t j_lo = reach - (p.out_length - 1) * s;
       j_lo = j_lo <= 0 ? 0 : (j_lo + d - 1) / d;
-      const std::int64_t j_hi = std::min(k - 1, reach / d);
+      const std::int64_t j_hi = reach / d < k - 1 ? reach / d : k - 1;
       std::int64_t j_step = 1;
       if (s > 1) {
         j_lo += ((reach - j_lo) % s + s) % s;  // the first j >= j_lo with reach - j = 0 mod s
@@ -126,7 +126,7 @@ struct DepthwiseWeightGradKernel {
       const std::int64_t chunk = block / p.output_groups;
       const std::int64_t first = (block - chunk * p.output_groups) * groups;
       const std::int64_t r_begin = chunk * p.chunk_pairs;
-      const std::int64_t r_end = std::min(pairs, r_begin + p.chunk_pairs);
+      const std::int64_t r_end = r_begin + p.chunk_pairs < pairs ? r_begin + p.chunk_pairs : pairs;
       ex.phase([&](int tid, State&) {
         const std::int64_t o = first + (tid >> p.lanes_log2);  // (m*k + j)*C + c
         float sum = 0.0f;

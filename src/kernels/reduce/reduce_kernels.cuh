@@ -33,19 +33,13 @@ struct ReduceKernel {
   const In* in = nullptr;
   float* out = nullptr;
 
-  SEPCONV_HOST_DEVICE std::int64_t in_at(std::int64_t e) const {
+  /// Offset of element e (row-major over the extent) under `stride`.
+  SEPCONV_HOST_DEVICE std::int64_t at(std::int64_t e, const std::int64_t* stride) const {
     const std::int64_t e2 = e % p.extent[2];
     const std::int64_t rest = e / p.extent[2];
     const std::int64_t e1 = rest % p.extent[1];
     const std::int64_t e0 = rest / p.extent[1];
-    return p.in_offset + e0 * p.in_stride[0] + e1 * p.in_stride[1] + e2 * p.in_stride[2];
-  }
-  SEPCONV_HOST_DEVICE std::int64_t out_at(std::int64_t e) const {
-    const std::int64_t e2 = e % p.extent[2];
-    const std::int64_t rest = e / p.extent[2];
-    const std::int64_t e1 = rest % p.extent[1];
-    const std::int64_t e0 = rest / p.extent[1];
-    return e0 * p.out_stride[0] + e1 * p.out_stride[1] + e2 * p.out_stride[2];
+    return e0 * stride[0] + e1 * stride[1] + e2 * stride[2];
   }
 
   template <class Exec>
@@ -54,7 +48,7 @@ struct ReduceKernel {
     float* const partial = reinterpret_cast<float*>(ex.smem());
     const int lanes = 1 << p.lanes_log2;
     const std::int64_t groups = kReduceThreads >> p.lanes_log2;
-    const std::int64_t count = p.elements();
+    const std::int64_t count = p.extent[0] * p.extent[1] * p.extent[2];
     const std::int64_t pairs = p.r_count * p.u_count;
     // Uniform across the CTA: every thread takes part in every phase and barrier.
     for (std::int64_t first = cta * groups; first < count; first += ex.grid() * groups) {
@@ -62,7 +56,7 @@ struct ReduceKernel {
         const std::int64_t e = first + (tid >> p.lanes_log2);
         float sum = 0.0f;
         if (e < count) {
-          const In* const base = in + in_at(e);
+          const In* const base = in + p.in_offset + at(e, p.in_stride);
           for (std::int64_t i = tid & (lanes - 1); i < pairs; i += lanes) {
             const std::int64_t r = i / p.u_count;
             const std::int64_t u = i - r * p.u_count;
@@ -77,7 +71,7 @@ struct ReduceKernel {
         if ((tid & (lanes - 1)) != 0 || e >= count) return;
         float sum = mem.load_shared(partial + tid);
         for (int l = 1; l < lanes; ++l) sum += mem.load_shared(partial + tid + l);
-        mem.store_global(out + out_at(e), sum);
+        mem.store_global(out + at(e, p.out_stride), sum);
       });
       ex.barrier();
     }
