@@ -23,34 +23,14 @@ namespace {
 using golden::Case;
 using io::HostArray;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Result = CommandResult;
 
 class Sepconv1d : public ::testing::Test {
  protected:
   void SetUp() override { std::filesystem::create_directory(out_dir()); }
 
   // Runs the binary with `args`; stdout and stderr are captured beside (not in) out_dir().
-  Result run(const std::vector<std::string>& args) {
-    std::string command = quote(SEPCONV1D_PATH);
-    for (const auto& a : args) command += " " + quote(a);
-    command += " >" + quote(dir.file("stdout.txt")) + " 2>" + quote(dir.file("stderr.txt"));
-    const int raw = std::system(command.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read_file(dir.file("stdout.txt"));
-    r.err = read_file(dir.file("stderr.txt"));
-    return r;
-  }
+  Result run(const std::vector<std::string>& args) { return run_command(SEPCONV1D_PATH, args, dir); }
 
   std::string out_dir() const { return dir.file("out"); }
   std::string output() const { return out_dir() + "/y.npy"; }
@@ -88,11 +68,7 @@ class Sepconv1d : public ::testing::Test {
   // A non-zero exit `status`, exactly one line on stderr mentioning every text of `mentions`, and
   // nothing in the output directory.
   void expect_failure(const Result& r, int status, const std::vector<std::string>& mentions) {
-    EXPECT_EQ(r.status, status) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "expected one message:\n" << r.err;
-    EXPECT_EQ(r.err.rfind("sepconv1d: ", 0), 0u) << r.err;
-    for (const auto& m : mentions) EXPECT_NE(r.err.find(m), std::string::npos) << "no '" << m << "' in: " << r.err;
-    EXPECT_EQ(directory_entries(out_dir()), std::vector<std::string>{}) << "an output file was left behind";
+    expect_cli_failure(r, status, mentions, out_dir());
   }
 
   ScratchDir dir;
