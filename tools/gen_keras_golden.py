@@ -38,13 +38,26 @@ list, any letter case for padding, ``null`` activation) and recomputes it a
 second way, through the equivalent full kernel ``W[j,c,f] = sum_m dw[j,c,m] *
 pw[0,c*M+m,f]``.
 
+Golden gradients
+================
+It also writes ``tests/data/golden/gradients/`` (its own manifest and README):
+42 tiny cases covering every option (every Keras 3 activation; tf-keras for
+causal padding and its hard_sigmoid; strides, dilations, multipliers, both
+formats, bias on/off; float32, mixed_float16 and float16 policies), each with
+the gradient of sum(output * G), G seeded random weights, with respect to the
+input and every weight (``jax.grad`` through the layer's ``__call__`` for
+Keras 3, ``tf.GradientTape`` for tf-keras), checked against central
+differences of the float64 NumPy forward.  ``--gradients-only`` regenerates
+just that folder.
+
 Usage
 =====
 ::
 
     python3 tools/gen_keras_golden.py            # from the repository root
 
-Options: ``--venv DIR`` (default ``~/.cache/sepconv-golden-venv``),
+Options: ``--gradients-only`` (only the golden gradients), ``--venv DIR``
+(default ``~/.cache/sepconv-golden-venv``),
 ``--out DIR`` (default ``<repo>/tests/data/golden``), ``--seed N`` (default
 20240917), ``--no-venv`` (run with the current interpreter; the pinned packages
 must already be importable, and ``PYTHONHASHSEED=0`` should be set for
