@@ -11,12 +11,14 @@ std::string_view to_string(Stage stage) noexcept {
     case Stage::depthwise: return "depthwise";
     case Stage::pointwise: return "pointwise";
     case Stage::forward: return "forward";
+    case Stage::backward: return "backward";
   }
   return "?";
 }
 
 const std::vector<Stage>& all_stages() {
-  static const std::vector<Stage> stages = {Stage::depthwise, Stage::pointwise, Stage::forward};
+  static const std::vector<Stage> stages = {Stage::depthwise, Stage::pointwise, Stage::forward,
+                                           Stage::backward};
   return stages;
 }
 
@@ -102,6 +104,8 @@ ShapeWork count_work(const Shape& s, DType dtype) {
   w.depthwise = {(x + dw_weights + d) * e, 2 * k * b * lout * cm};
   w.pointwise = {(d + pw_weights + y) * e, 2 * b * lout * cm * f};
   w.fused = {(x + dw_weights + pw_weights + y) * e, w.depthwise.flops + w.pointwise.flops};
+  w.backward = {(2 * x + dw_weights + pw_weights + y) * e + (dw_weights + pw_weights) * 4,
+                2 * w.fused.flops};
   return w;
 }
 

@@ -19,6 +19,8 @@ enum class Stage : std::uint8_t {
   pointwise,  ///< the pointwise GEMM alone: D -> y (internal API: LtMatmul from the plan's
               ///< GemmPlan)
   forward,    ///< the whole layer: x -> y (public API: SeparableConv1D::forward)
+  backward,   ///< the layer's backward: dy -> dx and the weight gradients, after one training
+              ///< forward (public API: SeparableConv1D::backward)
 };
 [[nodiscard]] std::string_view to_string(Stage stage) noexcept;
 [[nodiscard]] const std::vector<Stage>& all_stages();
@@ -77,10 +79,15 @@ struct Work {
 ///              y; both stages' FLOPs. This is also what the forward row's GB/s counts.
 /// Padding rows of D and the ones row of the channels_first bias are not counted: they are this
 /// design's overhead, not the problem's.
+///   backward:  reads x, dy, the weights and the kept pre-activation (y-sized; none for linear
+///              layers: the benchmark's), writes dx in the layer's dtype and the weight gradients
+///              in float32; twice the forward's FLOPs (dx and the weight gradients each cost a
+///              depthwise and a pointwise product). D, kept or recomputed, is not counted.
 struct ShapeWork {
   Work depthwise;
   Work pointwise;
   Work fused;
+  Work backward;
 };
 [[nodiscard]] ShapeWork count_work(const Shape& shape, DType dtype);
 

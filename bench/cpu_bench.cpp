@@ -79,21 +79,36 @@ Report run_cpu(const Selection& sel, const std::string& reason) {
         const Weights w{dw.view(t, {s.kernel, s.channels, s.multiplier}),
                         pw.view(t, {1, s.mid_channels(), s.filters}), bias.view(t, {s.filters})};
         const TensorView yv = y.view(t, {ys[0], ys[1], ys[2]});
+        // The backward's dy and gradients (float32 weight gradients, dx in x's dtype).
+        const HostBuffer dy(t, ys[0] * ys[1] * ys[2], 1.0, rng);
+        HostBuffer dx(t, xs[0] * xs[1] * xs[2]);
+        HostBuffer ddw(DType::f32, s.kernel * s.mid_channels());
+        HostBuffer dpw(DType::f32, s.mid_channels() * s.filters);
+        HostBuffer db(DType::f32, s.filters);
+        const Gradients g{dx.view(t, {xs[0], xs[1], xs[2]}),
+                          ddw.view(DType::f32, {s.kernel, s.channels, s.multiplier}),
+                          dpw.view(DType::f32, {1, s.mid_channels(), s.filters}),
+                          db.view(DType::f32, {s.filters})};
+        const ConstTensorView dyv = dy.view(t, {ys[0], ys[1], ys[2]});
         const ShapeWork work = count_work(s, t);
-        for (Stage stage : {Stage::depthwise, Stage::forward}) {
+        for (Stage stage : {Stage::depthwise, Stage::forward, Stage::backward}) {
           if (!sel.has(stage)) continue;
           Row row;
           row.shape = s.name;
           row.format = format;
           row.mode = mode;
           row.stage = stage;
-          row.work = stage == Stage::depthwise ? work.depthwise : work.fused;
+          row.work = stage == Stage::depthwise  ? work.depthwise
+                     : stage == Stage::backward ? work.backward
+                                                : work.fused;
           try {
             row.timing = time_host(1, sel.runs, [&] {
               if (stage == Stage::depthwise) {
                 static_cast<void>(reference::depthwise(config, xv, w.depthwise));
-              } else {
+              } else if (stage == Stage::forward) {
                 reference::forward(config, xv, w, yv);
+              } else {
+                reference::backward(config, xv, w, dyv, g);
               }
             });
           } catch (const std::exception& e) {

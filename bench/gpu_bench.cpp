@@ -291,11 +291,13 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
     r.stage = stage;
     r.work = stage == Stage::depthwise   ? work.depthwise
              : stage == Stage::pointwise ? work.pointwise
+             : stage == Stage::backward  ? work.backward
                                          : work.fused;
     if (fl) {
       r.floor_two_kernel = stage == Stage::depthwise   ? fl->depthwise
                            : stage == Stage::pointwise ? fl->pointwise
                                                        : fl->two_kernel;
+      if (stage == Stage::backward) r.floor_two_kernel.reset();  // no floor of its own yet
       if (stage == Stage::forward) r.floor_fused = fl->fused;
     }
     return r;
@@ -400,6 +402,47 @@ void run_case(Env& env, const Shape& s, DataFormat format, const Mode& mode, Rep
       row.timing = env.time(
           [&](int i) { layer.forward(xv[static_cast<std::size_t>(i % x_copies)], yv, stream); });
       row.outputs_finite = y_finite();
+    });
+    record(Stage::backward, [&](Row& row) {
+      // One training forward keeps the state, then the backward is timed on that x and a fixed
+      // dy (dx and the float32 weight gradients; the layer is linear: the state holds D at most).
+      SeparableConv1D layer(env.context, config, s.channels, Precision{t, mode.math});
+      layer.set_weights(
+          {contiguous_view(static_cast<const void*>(dw.data()), t,
+                           {s.kernel, s.channels, s.multiplier}),
+           contiguous_view(static_cast<const void*>(pw.data()), t, {1, cm, s.filters}),
+           contiguous_view(static_cast<const void*>(bias.data()), t, {s.filters})});
+      const DeviceBuffer dy = env.filled(t, count(ys), -1, 1);
+      const DeviceBuffer dx = env.filled(t, count(xs), kNaN, kNaN);  // poisoned
+      const DeviceBuffer ddw = env.filled(DType::f32, s.kernel * cm, kNaN, kNaN);
+      const DeviceBuffer dpw = env.filled(DType::f32, cm * s.filters, kNaN, kNaN);
+      const DeviceBuffer db = env.filled(DType::f32, s.filters, kNaN, kNaN);
+      const std::size_t state_bytes = layer.training_state_size(s.batch, s.length);
+      const DeviceBuffer state(std::max<std::size_t>(state_bytes, 1));
+      const DeviceBuffer workspace(
+          std::max<std::size_t>(layer.training_workspace_size(s.batch, s.length), 1));
+      report.plans[s.name + "/" + std::string(to_string(format)) + "/" + mode.name +
+                   "/training"] = layer.describe_training(s.batch, s.length);
+      const ConstTensorView xv =
+          contiguous_view(static_cast<const void*>(x[0].data()), t, {xs[0], xs[1], xs[2]});
+      const ConstTensorView dyv =
+          contiguous_view(static_cast<const void*>(dy.data()), t, {ys[0], ys[1], ys[2]});
+      const Gradients g{contiguous_view(dx.data(), t, {xs[0], xs[1], xs[2]}),
+                        contiguous_view(ddw.data(), DType::f32, {s.kernel, s.channels, s.multiplier}),
+                        contiguous_view(dpw.data(), DType::f32, {1, cm, s.filters}),
+                        contiguous_view(db.data(), DType::f32, {s.filters})};
+      layer.forward_training(xv, contiguous_view(y.data(), t, {ys[0], ys[1], ys[2]}), state.data(),
+                             state_bytes, workspace.data(), workspace.bytes(), stream);
+      row.copies = 1;
+      row.timing = env.time([&](int) {
+        layer.backward(xv, dyv, state.data(), state_bytes, g, workspace.data(), workspace.bytes(),
+                       stream);
+      });
+      row.outputs_finite =
+          count_nonfinite(dx.data(), t, 1, count(xs), count(xs), stream) == 0 &&
+          count_nonfinite(ddw.data(), DType::f32, 1, s.kernel * cm, s.kernel * cm, stream) == 0 &&
+          count_nonfinite(dpw.data(), DType::f32, 1, cm * s.filters, cm * s.filters, stream) == 0 &&
+          count_nonfinite(db.data(), DType::f32, 1, s.filters, s.filters, stream) == 0;
     });
   } catch (const std::exception& ex) {  // the case's setup failed: every selected stage fails
     for (Stage stage : all_stages()) {

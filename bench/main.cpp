@@ -1,7 +1,7 @@
 // sepconv_bench — times sepconv's stages and whole forward against the card's own ceilings.
 //
 //   sepconv_bench [--out DIR] [--quick] [--shapes a,b,...] [--dtypes fp32,tf32,fp16,bf16]
-//                 [--stages depthwise,pointwise,forward] [--formats last,first] [--runs N]
+//                 [--stages depthwise,pointwise,forward,backward] [--formats last,first] [--runs N]
 //                 [--warmup N] [--commit SHA] [--datasheet]
 //
 // On a GPU: the ceilings (copy bandwidth, FP32 FMA rate, a GEMM per mode), then one row per shape x
@@ -31,7 +31,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: sepconv_bench [options]
 
-Times sepconv's depthwise stage, pointwise GEMM and whole forward on GPU 0 against the card's
+Times sepconv's depthwise stage, pointwise GEMM, whole forward and backward on GPU 0 against the card's
 measured ceilings (device-to-device copy, FP32 FMA kernel, a large cuBLASLt GEMM per mode), and
 prints one line per shape x format x mode x stage. Without a GPU it times the CPU reference on
 small shapes instead and says so (exit status 0).
@@ -41,7 +41,7 @@ options:
   --quick          a smoke run: shapes b and c, 5 runs (CPU: tiny shapes, 3 runs)
   --shapes LIST    of a,b,c,d,e (default all)
   --dtypes LIST    modes of fp32,tf32,fp16,bf16 (default all; fp32 is exact float32)
-  --stages LIST    of depthwise,pointwise,forward (default all)
+  --stages LIST    of depthwise,pointwise,forward,backward (default all)
   --formats LIST   of last,first (channels_last / channels_first; default each shape's own)
   --runs N         timed runs per row, the median is reported (default 20; CPU 5)
   --warmup N       untimed runs first (default 3; CPU 1)

@@ -97,6 +97,8 @@ def targets(sepconv, torch_rows):
         elif r["stage"] == "forward" and r["shape"] in ("b", "c"):
             out.append(("T4 forward >= 2x faster than PyTorch (b, c)", row_text(r), value, ">= 2x",
                         verdict(None if s is None else s >= 2)))
+        elif r["stage"] == "backward":
+            continue  # no PyTorch counterpart is timed (compare_torch.py: forward stages only)
         elif r["stage"] == "pointwise":
             out.append(("T5 pointwise within 5% of PyTorch", row_text(r), value, ">= 0.95x",
                         verdict(None if s is None else s >= 1 / 1.05)))

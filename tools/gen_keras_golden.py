@@ -38,6 +38,18 @@ list, any letter case for padding, ``null`` activation) and recomputes it a
 second way, through the equivalent full kernel ``W[j,c,f] = sum_m dw[j,c,m] *
 pw[0,c*M+m,f]``.
 
+Golden gradients
+================
+It also writes ``tests/data/golden/gradients/`` (its own manifest and README):
+42 tiny cases covering every option (every Keras 3 activation; tf-keras for
+causal padding and its hard_sigmoid; strides, dilations, multipliers, both
+formats, bias on/off; float32, mixed_float16 and float16 policies), each with
+the gradient of sum(output * G), G seeded random weights, with respect to the
+input and every weight (``jax.grad`` through the layer's ``__call__`` for
+Keras 3, ``tf.GradientTape`` for tf-keras), checked against central
+differences of the float64 NumPy forward.  ``--gradients-only`` regenerates
+just that folder.
+
 Usage
 =====
 ::
@@ -51,7 +63,8 @@ small models in the four formats sepconv reads, their configs, and each
 SeparableConv1D layer's Keras output for a random input; see "Keras model
 files" below).
 
-Options: ``--venv DIR`` (default ``~/.cache/sepconv-golden-venv``),
+Options: ``--gradients-only`` (only the golden gradients), ``--venv DIR``
+(default ``~/.cache/sepconv-golden-venv``),
 ``--out DIR`` (default ``<repo>/tests/data/golden``), ``--seed N`` (default
 20240917), ``--no-venv`` (run with the current interpreter; the pinned packages
 must already be importable, and ``PYTHONHASHSEED=0`` should be set for
@@ -116,6 +129,8 @@ def parse_args(argv):
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help="output folder (default %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--gradients-only", action="store_true",
+                   help="regenerate only the golden gradients (<out>/gradients)")
     p.add_argument("--no-venv", action="store_true",
                    help="do not create/enter the venv; use this interpreter")
     p.add_argument("--models", action="store_true",
@@ -1340,10 +1355,423 @@ def print_summary(tally, cases, counts, reread_rel, size):
           f"total size {size} bytes")
 
 
+# --------------------------------------------------------------------------
+# Golden gradients (issue 17): d sum(output * G) / d (input, weights)
+# --------------------------------------------------------------------------
+#
+# Written under <out>/gradients/ (its own manifest.json and README.md; a
+# forward-only rerun leaves it alone, `--gradients-only` regenerates it
+# alone).  Each case runs the real layer (Keras 3 on JAX with jax.grad through
+# the layer's own __call__, so a dtype policy autocasts as in training; or
+# tf-keras with tf.GradientTape for causal padding) on seeded random data and
+# records the gradient of loss = sum(float32(output) * G), G seeded random
+# weights of the output's shape: grad_output.npy is G (= dLoss/dy), and
+# grad_input / grad_depthwise / grad_pointwise / grad_bias are what the
+# framework's autodiff returned, in Keras's layouts.
+
+GRADIENTS_SUBDIR = "gradients"
+GRAD_SEED_OFFSET = 1000  # case i draws from default_rng([seed, 1000 + i])
+GRAD_FD_DIRECTIONS = 3
+
+
+def grad(fw, act, pad, fmt, B, L, C, M, F, k, s=1, d=1, bias=True,
+         policy="float32", notes=""):
+    spec = fwd(fw, act, pad, fmt, B, L, C, M, F, k, s, d, bias, notes=notes)
+    spec.update(kind="gradient", policy=policy)
+    return spec
+
+
+def gradient_specs():
+    """At least 30 tiny cases covering every option of the layer."""
+    K, T = "keras", "tf_keras"
+    # Every Keras 3 activation once, the geometry varied along the list.
+    PADS = ["valid", "same"]
+    SD = [(1, 1), (2, 1), (1, 2), (3, 1), (1, 3), (1, 1)]
+    KS = [3, 2, 4, 1, 5, 3, 2]
+    MS = [1, 2, 3]
+    CS = [2, 3, 1]
+    FS = [3, 4, 2, 5]
+    specs = []
+    for n, act in enumerate(K3_ACTIVATIONS):
+        fmt = "cl" if n % 2 == 0 else "cf"
+        pad = PADS[(n // 2) % 2]
+        s, d = SD[n % len(SD)]
+        k = KS[n % len(KS)]
+        M, C, F = MS[n % 3], CS[(n // 3) % 3], FS[n % 4]
+        B = 1 + n % 2
+        L = 7 + n % 5
+        if act in ("softmax", "log_softmax"):
+            F = max(F, 3)
+            L = max(L, 3 * s + d * (k - 1) + 1)
+        if pad == "valid":
+            L = max(L, d * (k - 1) + 1 + s)
+        specs.append(grad(K, act, pad, fmt, B, L, C, M, F, k, s, d,
+                          bias=n % 4 != 3))
+    specs += [
+        # tf-keras: causal padding (Keras 3 rejects it) and its hard_sigmoid.
+        grad(T, "relu", "causal", "cl", 2, 8, 3, 1, 4, 3),
+        grad(T, "tanh", "causal", "cf", 1, 9, 2, 2, 3, 3, d=2),
+        grad(T, "linear", "causal", "cl", 1, 9, 2, 1, 2, 4, s=2, bias=False),
+        grad(T, "gelu", "causal", "cl", 2, 7, 1, 3, 3, 2, d=3),
+        grad(T, "hard_sigmoid", "causal", "cl", 1, 10, 3, 2, 3, 5),
+        grad(T, "softmax", "causal", "cl", 1, 6, 2, 1, 4, 3),
+        grad(T, "selu", "causal", "cf", 2, 5, 3, 1, 2, 3, s=3, bias=False),
+        grad(T, "sigmoid", "causal", "cl", 1, 4, 2, 2, 3, 6,
+             notes="causal with L < kernel_size"),
+        # Keras 3 mixed precision: float16 compute, float32 variables.
+        grad(K, "tanh", "same", "cl", 2, 8, 3, 2, 4, 3,
+             policy="mixed_float16"),
+        grad(K, "gelu", "valid", "cf", 1, 10, 2, 1, 3, 3, s=2,
+             policy="mixed_float16"),
+        grad(K, "linear", "same", "cf", 2, 6, 3, 3, 2, 2, d=2, bias=False,
+             policy="mixed_float16"),
+        grad(K, "sigmoid", "valid", "cl", 1, 9, 2, 2, 5, 4, d=2,
+             policy="float16", notes="float16 policy: float16 variables"),
+    ]
+    return specs
+
+
+def check_gradient_coverage(specs):
+    problems = []
+
+    def need(label, have, want):
+        missing = set(want) - set(have)
+        if missing:
+            problems.append(f"{label}: missing {sorted(missing, key=str)}")
+
+    need("padding", {s["pad"] for s in specs}, ["valid", "same", "causal"])
+    need("strides", {s["s"] for s in specs}, [1, 2, 3])
+    need("dilation", {s["d"] for s in specs}, [1, 2, 3])
+    need("depth_multiplier", {s["M"] for s in specs}, [1, 2, 3])
+    need("data_format", {s["fmt"] for s in specs},
+         ["channels_last", "channels_first"])
+    need("use_bias", {s["bias"] for s in specs}, [True, False])
+    need("policy", {s["policy"] for s in specs},
+         ["float32", "mixed_float16", "float16"])
+    need("activations",
+         {sepconv_act_name(s["fw"], s["act"]) for s in specs},
+         {sepconv_act_name("keras", a) for a in K3_ACTIVATIONS}
+         | {"hard_sigmoid_tf_keras"})
+    for p in ("valid", "same", "causal"):
+        need(f"{p} formats", {s["fmt"] for s in specs if s["pad"] == p},
+             ["channels_last", "channels_first"])
+    if len(specs) < 30:
+        problems.append(f"only {len(specs)} cases")
+    if problems:
+        raise SystemExit("GRADIENT COVERAGE PROBLEMS:\n  " +
+                         "\n  ".join(problems))
+
+
+def grad_case_name(i, spec):
+    fw = "k3" if spec["fw"] == "keras" else "tk"
+    act = "none" if spec["act"] is None else \
+        sepconv_act_name(spec["fw"], spec["act"])
+    fmt = "cl" if spec["fmt"] == "channels_last" else "cf"
+    pol = "" if spec["policy"] == "float32" else "_" + spec["policy"]
+    return f"g{i:02d}_{fw}_{spec['pad']}_{fmt}_{act}{pol}"
+
+
+def grad_storage(spec):
+    """numpy dtype of x, the weights' files and G: float16 under a float16
+    compute policy (the values the layer computes with), else float32."""
+    return "float16" if spec["policy"] in ("mixed_float16", "float16") \
+        else "float32"
+
+
+def kink_margin(act, z, S, storage):
+    """Smallest distance of a pre-activation to a breakpoint of `act`
+    (derivative jumps), relative to the magnitude of its terms."""
+    np = _np()
+    pts = BREAKPOINTS.get(act, [])
+    if not pts or z.size == 0:
+        return math.inf
+    rel = min(float((np.abs(z - p) / (S + 1e-30)).min()) for p in pts)
+    return rel
+
+
+def make_gradient_data(spec, rng):
+    """x (case layout), weights and G, drawn until no pre-activation lies
+    within rounding distance of a derivative jump (so that float32 Keras and
+    the float64 reference take the derivative on the same side)."""
+    np = _np()
+    storage = grad_storage(spec)
+    need = 2e-2 if storage == "float16" else 1e-4
+    act = sepconv_act_name(spec["fw"], spec["act"])
+    for _ in range(100):
+        x_cl, dw, pw, bias = make_data(spec, rng)
+        x_cl, dw, pw = (a.astype(storage).astype(np.float32)
+                        for a in (x_cl, dw, pw))
+        if bias is not None:
+            bias = bias.astype(storage).astype(np.float32)
+        f64 = lambda a: None if a is None else a.astype(np.float64)
+        z, S = ref_preactivation(f64(x_cl), f64(dw), f64(pw), f64(bias),
+                                 spec["k"], spec["s"], spec["d"], spec["pad"])
+        if kink_margin(act, z, S, storage) > need:
+            break
+    else:
+        raise SystemExit(f"{spec['name']}: no draw keeps the pre-activations "
+                         f"away from the breakpoints of {act}")
+    z_case = to_format(z, spec["fmt"])
+    G = draw_nonzero(rng, z_case.shape).astype(storage).astype(np.float32)
+    return x_cl, dw, pw, bias, G
+
+
+def keras3_gradients(fwx, spec, x_in, dw, pw, bias, G):
+    """Keras 3 (JAX): jax.grad through layer(x) with the trainable variables
+    bound by a StatelessScope (the layer's __call__ autocasts them to its
+    compute dtype, as in training)."""
+    np = _np()
+    import jax
+    import jax.numpy as jnp
+    keras = fwx.keras
+    layer = keras.layers.SeparableConv1D(
+        filters=spec["F"], kernel_size=spec["k"], strides=spec["s"],
+        padding=spec["pad"], data_format=spec["fmt"],
+        dilation_rate=spec["d"], depth_multiplier=spec["M"],
+        activation=spec["act"], use_bias=spec["bias"], name=spec["name"],
+        dtype=spec["policy"])
+    layer.build(x_in.shape)
+    variables = list(layer.trainable_variables)
+    names = [v.path.split("/")[-1] for v in variables]
+    want = ["depthwise_kernel", "pointwise_kernel"] + \
+        (["bias"] if spec["bias"] else [])
+    assert names == want, (spec["name"], names)
+    layer.set_weights([dw, pw] + ([bias] if bias is not None else []))
+    g32 = jnp.asarray(G, jnp.float32)
+
+    def loss(values, x):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            y = layer(x)
+        return jnp.sum(y.astype(jnp.float32) * g32), y
+
+    values = [v.value for v in variables]
+    x_dtype = "float16" if spec["policy"] != "float32" else "float32"
+    (_, y), (g_w, g_x) = jax.value_and_grad(
+        loss, argnums=(0, 1), has_aux=True)(values, jnp.asarray(x_in, x_dtype))
+    grads = [np.asarray(g) for g in g_w]
+    return (np.asarray(y), np.asarray(g_x), grads[0], grads[1],
+            grads[2] if spec["bias"] else None, layer.get_config())
+
+
+def tf_keras_gradients(fwx, spec, x_in, dw, pw, bias, G, transposed):
+    """tf-keras: tf.GradientTape (channels_first runs transposed, as the
+    forward cases do: TensorFlow's CPU has no NCHW depthwise convolution)."""
+    np = _np()
+    import tensorflow as tf
+    layer = fwx.tf_keras.layers.SeparableConv1D(
+        filters=spec["F"], kernel_size=spec["k"], strides=spec["s"],
+        padding=spec["pad"],
+        data_format="channels_last" if transposed else spec["fmt"],
+        dilation_rate=spec["d"], depth_multiplier=spec["M"],
+        activation=spec["act"], use_bias=spec["bias"], name=spec["name"])
+    layer.build(x_in.shape)
+    layer.set_weights([dw, pw] + ([bias] if bias is not None else []))
+    x = tf.constant(x_in)
+    weights = [layer.depthwise_kernel, layer.pointwise_kernel] + \
+        ([layer.bias] if spec["bias"] else [])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32) * tf.constant(G))
+    g = [np.asarray(t) for t in tape.gradient(loss, [x] + weights)]
+    return (np.asarray(y), g[0], g[1], g[2], g[3] if spec["bias"] else None,
+            layer.get_config())
+
+
+def fd_loss(spec, act, x_cl, dw, pw, bias, G_case):
+    """loss = sum(act(z) * G) in float64 with the NumPy reference forward."""
+    np = _np()
+    z, _ = ref_preactivation(x_cl, dw, pw, bias, spec["k"], spec["s"],
+                             spec["d"], spec["pad"])
+    return float(np.sum(ref_activation(act, to_format(z, spec["fmt"]))
+                        * G_case))
+
+
+def check_gradients_fd(spec, rng, x_cl, dw, pw, bias, G_case, g):
+    """Keras's gradients against central differences of the float64 NumPy
+    forward along random directions: catches a wrong layout, sign or
+    formula (the C++ test then holds the reference to the bound)."""
+    np = _np()
+    act = sepconv_act_name(spec["fw"], spec["act"])
+    f64 = lambda a: None if a is None else a.astype(np.float64)
+    base = [f64(x_cl), f64(dw), f64(pw), f64(bias)]
+    grads = [g["x_cl"], g["dw"], g["pw"], g["bias"]]
+    rtol = 2e-2 if grad_storage(spec) == "float16" else 1e-4
+    worst = 0.0
+    for t, name in enumerate(("input", "depthwise", "pointwise", "bias")):
+        if base[t] is None:
+            continue
+        for _ in range(GRAD_FD_DIRECTIONS):
+            v = rng.standard_normal(base[t].shape)
+            h = 1e-6 * max(1.0, float(np.abs(base[t]).max()))
+            plus, minus = list(base), list(base)
+            plus[t] = base[t] + h * v
+            minus[t] = base[t] - h * v
+            fd = (fd_loss(spec, act, *plus, G_case) -
+                  fd_loss(spec, act, *minus, G_case)) / (2 * h)
+            got = float(np.sum(grads[t].astype(np.float64) * v))
+            scale = float(np.sum(np.abs(grads[t].astype(np.float64) * v)))
+            rel = abs(fd - got) / (scale + 1e-12)
+            worst = max(worst, rel)
+            if rel > rtol:
+                raise SystemExit(
+                    f"KERAS GRADIENT DISAGREES WITH FINITE DIFFERENCES in "
+                    f"{spec['name']} ({name}): directional derivative "
+                    f"{got!r} vs {fd!r} (relative {rel:.3g} > {rtol})")
+    return worst
+
+
+def save_npy_as(path, arr, dtype):
+    np = _np()
+    np.save(path, np.ascontiguousarray(arr, dtype="<f2" if dtype == "float16"
+                                       else "<f4"), allow_pickle=False)
+
+
+def generate_gradient_case(fwx, spec, rng, case_dir):
+    np = _np()
+    fw_name, fw_ver, be, be_ver = fwx.info[spec["fw"]]
+    storage = grad_storage(spec)
+    x_cl, dw, pw, bias, G = make_gradient_data(spec, rng)
+    fmt = spec["fmt"]
+    transposed = spec["fw"] == "tf_keras" and fmt == "channels_first"
+    x_case = np.ascontiguousarray(to_format(x_cl, fmt))
+    if spec["fw"] == "keras":
+        y, gx, gdw, gpw, gb, cfg = keras3_gradients(fwx, spec, x_case, dw, pw,
+                                                    bias, G)
+    else:
+        x_in = x_cl if transposed else x_case
+        G_in = G.transpose(0, 2, 1) if transposed else G
+        y, gx, gdw, gpw, gb, cfg = tf_keras_gradients(
+            fwx, spec, np.ascontiguousarray(x_in), dw, pw, bias,
+            np.ascontiguousarray(G_in), transposed)
+        if transposed:
+            y, gx = y.transpose(0, 2, 1), gx.transpose(0, 2, 1)
+    cfg = config_for(spec, cfg, spec["fw"])
+    if y.shape != G.shape or gx.shape != x_case.shape or \
+            gdw.shape != dw.shape or gpw.shape != pw.shape or \
+            (gb is not None and gb.shape != bias.shape):
+        raise SystemExit(f"{spec['name']}: gradient shapes {gx.shape} "
+                         f"{gdw.shape} {gpw.shape} do not match")
+    # Mixed precision keeps float32 variables: their gradients are float32;
+    # the input gradient has the compute dtype.
+    if str(gx.dtype) != storage or any(
+            str(a.dtype) != ("float16" if spec["policy"] == "float16"
+                             else "float32")
+            for a in (gdw, gpw) + ((gb,) if gb is not None else ())):
+        raise SystemExit(f"{spec['name']}: unexpected gradient dtypes "
+                         f"{gx.dtype} {gdw.dtype} {gpw.dtype}")
+    gx_cl = gx if fmt == "channels_last" else gx.transpose(0, 2, 1)
+    worst = check_gradients_fd(spec, rng, x_cl, dw, pw, bias, G,
+                               dict(x_cl=gx_cl, dw=gdw, pw=gpw, bias=gb))
+    case_dir.mkdir()
+    files = [("input", x_case, storage), ("depthwise", dw, storage),
+             ("pointwise", pw, storage), ("bias", bias, storage),
+             ("grad_output", G, storage), ("grad_input", gx, storage),
+             ("grad_depthwise", gdw, "float32"),
+             ("grad_pointwise", gpw, "float32"), ("grad_bias", gb, "float32")]
+    for nm, arr, dt in files:
+        if arr is not None:
+            save_npy_as(case_dir / f"{nm}.npy", arr, dt)
+    with open(case_dir / "config.json", "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    notes = [spec["notes"]] if spec["notes"] else []
+    if transposed:
+        notes.append("computed transposed by a channels_last tf-keras layer "
+                     "(TensorFlow's CPU has no NCHW depthwise convolution).")
+    if spec["policy"] == "mixed_float16":
+        notes.append("mixed_float16: float16 compute, float32 variables; the "
+                     "weights are float16 values (stored as '<f2'), their "
+                     "gradients float32.")
+    if spec["policy"] == "float16":
+        notes.append("float16 policy: float16 variables; Keras's float16 "
+                     "weight gradients are stored as float32 (exact).")
+    entry = {"name": spec["name"], "kind": "gradient",
+             "framework": fw_name, "framework_version": fw_ver,
+             "backend": be, "backend_version": be_ver,
+             "policy": spec["policy"], "dtype": storage,
+             "input_shape": list(x_case.shape),
+             "output_shape": list(G.shape), "notes": " ".join(notes)}
+    return entry, worst
+
+
+GRADIENTS_README = """\
+# Golden gradients: real Keras SeparableConv1D, backward
+
+Generated by `tools/gen_keras_golden.py` (`--gradients-only` regenerates only
+this folder) -- do not edit by hand.  Versions and seed: `manifest.json`.
+
+{n} cases; each case folder holds the layer's `config.json`, the tensors it
+ran on -- `input.npy` (case layout), `depthwise.npy` `(k, C, M)`,
+`pointwise.npy` `(1, C*M, F)`, `bias.npy` `(F,)` (only with use_bias) -- and
+`grad_output.npy` G (the output's shape), then what the framework's autodiff
+returned for loss = sum(float32(output) * G), i.e. for dLoss/dy = G:
+`grad_input.npy` (the input's shape), `grad_depthwise.npy`,
+`grad_pointwise.npy`, `grad_bias.npy` (Keras's weight layouts).
+
+* dtypes: everything `<f4`, except under a float16 compute policy
+  (`mixed_float16`, `float16`; the manifest's `policy`): `input`, the
+  weights, `grad_output` and `grad_input` are `<f2`; the weight gradients are
+  always `<f4` (mixed precision keeps float32 variables, so their gradients
+  are float32; under the `float16` policy Keras's float16 weight gradients
+  are stored exactly as float32).
+* Keras 3 cases (JAX): `jax.grad` through the layer's own `__call__` (the
+  dtype policy autocasts as in training).  tf-keras cases (causal padding,
+  its hard_sigmoid): `tf.GradientTape`; channels_first ones run transposed
+  (see their notes), like the forward cases.
+* Pre-activations are kept at least 1e-4 (float32) / 2e-2 (float16) of their
+  terms' absolute sum away from every breakpoint of the activation, so that
+  the float64 reference takes the derivative on the same side.
+* Every case was checked against central differences of an independent
+  float64 NumPy forward along {d} random directions per tensor (largest
+  relative difference {worst:.2e}; bound 1e-4, 2e-2 for float16 policies).
+"""
+
+
+def generate_gradients(fwx, args, out):
+    np = _np()
+    specs = gradient_specs()
+    check_gradient_coverage(specs)
+    for i, spec in enumerate(specs):
+        spec["name"] = grad_case_name(i, spec)
+    gdir = out / GRADIENTS_SUBDIR
+    if gdir.exists():
+        shutil.rmtree(gdir)
+    gdir.mkdir(parents=True)
+    cases, worst = [], 0.0
+    for i, spec in enumerate(specs):
+        rng = np.random.default_rng([args.seed, GRAD_SEED_OFFSET + i])
+        entry, w = generate_gradient_case(fwx, spec, rng, gdir / spec["name"])
+        cases.append(entry)
+        worst = max(worst, w)
+        print(f"{spec['name']:<40} {summarize(spec)}  fd {w:.2e}")
+    k3, tk = fwx.info["keras"], fwx.info["tf_keras"]
+    manifest = {
+        "generator": "tools/gen_keras_golden.py",
+        "seed": args.seed,
+        "created": datetime.date.today().isoformat(),
+        "versions": {"python": sys.version.split()[0],
+                     "numpy": np.__version__, "keras": k3[1], "jax": k3[3],
+                     "tf_keras": tk[1], "tensorflow": tk[3]},
+        "loss": "sum(float32(output) * grad_output)",
+        "cases": cases,
+    }
+    with open(gdir / "manifest.json", "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    (gdir / "README.md").write_text(GRADIENTS_README.format(
+        n=len(cases), d=GRAD_FD_DIRECTIONS, worst=worst))
+    print(f"\n{len(cases)} gradient cases; finite differences: worst relative "
+          f"{worst:.3g}; size {dir_size(gdir)} bytes")
+
+
 def main(args):
     np = _np()
     fwx = Frameworks()
     out = args.out.resolve()
+    if args.gradients_only:
+        generate_gradients(fwx, args, out)
+        return
     fwd_specs = (group_a_k3_activations() + group_b_k3_geometry()
                  + group_c_tf_keras())
     check_coverage(fwd_specs)
@@ -1370,6 +1798,7 @@ def main(args):
     print_summary(tally, cases, counts, reread_rel, size)
     if size > SIZE_LIMIT_BYTES:
         raise SystemExit(f"golden data too large: {size} bytes")
+    generate_gradients(fwx, args, out)
 
 
 # --------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sepconv/backward.h"
 #include "sepconv/config.h"
 #include "sepconv/reference.h"
 
@@ -88,5 +89,53 @@ struct Report {
 /// The same for Precision{dtype, mode}.
 [[nodiscard]] SEPCONV_EXPORT Report compare(const LayerConfig& config, std::int64_t in_channels, DType dtype,
                              MathMode mode, const reference::Detail& ref, ConstTensorView y);
+
+// ---- gradients (docs/accuracy.md, "Gradients") -------------------------------------------------
+
+/// The float32 accumulation lengths of a backward's gradients: dx sums F products into dD, then
+/// k*M terms; the depthwise gradient F, then B*Lout; the pointwise gradient the k terms of D, then
+/// B*Lout; the bias gradient B*Lout.
+struct GradientLengths {
+  std::int64_t input = 0;
+  std::int64_t depthwise = 0;
+  std::int64_t pointwise = 0;
+  std::int64_t bias = 0;
+};
+[[nodiscard]] SEPCONV_EXPORT GradientLengths gradient_lengths(const LayerConfig& config,
+                                                              std::int64_t batch,
+                                                              std::int64_t length);
+
+/// The tolerance of a gradient with accumulation length n:
+///   tol = c * (2 u + (n + n_dz) 2^-24)
+/// with c = kToleranceFactor, u = unit_roundoff(precision): the rounding of the GEMMs' inputs (dz
+/// and D are stored in the GEMMs' type, or rounded to TF32), at most two roundings in any product
+/// of a gradient's terms; 2^-24 for every float32 accumulation (the backward accumulates in
+/// float32 whatever the storage type: cuBLASLt's compute type, the kernels' registers); n_dz =
+/// 8 for an elementwise activation's derivative (its evaluation, as the forward's rule) and the
+/// row length + 8 for softmax / log_softmax (their sums along the row).
+[[nodiscard]] SEPCONV_EXPORT double gradient_tolerance(const LayerConfig& config,
+                                                       const Precision& precision,
+                                                       std::int64_t accumulation_length,
+                                                       std::int64_t out_length);
+
+/// A backward's gradients against the reference's, one Report per gradient.
+struct GradientReport {
+  Report input, depthwise, pointwise, bias;
+  [[nodiscard]] bool ok() const noexcept {
+    return input.ok() && depthwise.ok() && pointwise.ok() && bias.ok();
+  }
+  /// One line per gradient.
+  [[nodiscard]] SEPCONV_EXPORT std::string summary() const;
+};
+
+/// Compares gradients (host views, as `Gradients` describes them; the weight views are ignored
+/// when `trainable` is false) with the reference's (`reference::backward_detail` of the same x,
+/// weights and dy, at the pre-activations the computation used): each element g must lie within
+/// gradient_tolerance * S_g of the reference (S_g its magnitude), widened by one unit of its
+/// view's rounding of |g_ref| and the smallest normal of that type; NaN never passes.
+[[nodiscard]] SEPCONV_EXPORT GradientReport compare_gradients(
+    const LayerConfig& config, std::int64_t batch, std::int64_t length,
+    const Precision& precision, const reference::GradientDetail& ref, const Gradients& got,
+    bool trainable = true);
 
 }  // namespace sepconv::accuracy

@@ -37,6 +37,7 @@
 #include <memory>
 #include <string>
 
+#include "sepconv/backward.h"
 #include "sepconv/config.h"
 #include "sepconv/export.h"
 #include "sepconv/tensor.h"
@@ -188,6 +189,47 @@ class SEPCONV_EXPORT SeparableConv1D {
   [[nodiscard]] std::int64_t in_channels() const noexcept;
   [[nodiscard]] const Precision& precision() const noexcept;
   [[nodiscard]] Context& context() const noexcept;
+
+  // ---- training: the training forward and the backward (sepconv/backward.h) --------------------
+  //
+  //   std::size_t state = layer.training_state_size(B, L);        // memory the caller owns
+  //   Workspace ws(ctx, layer.training_workspace_size(B, L));
+  //   layer.forward_training(x, y, state_ptr, state, ws.data(), ws.bytes(), stream);
+  //   ... dy = dLoss/dy ...
+  //   layer.backward(x, dy, state_ptr, state, {dx, ddw, dpw, db}, ws.data(), ws.bytes(), stream);
+  //
+  // Both run the whole problem in one piece (no windows), enqueue on `stream` and return: no
+  // allocation, no copy to the host, no synchronisation (capturable in a CUDA graph after a first
+  // call of each shape). The state holds what the backward needs from the forward: the
+  // pre-activation z (unless the activation is linear) and, when keeping it is cheaper than
+  // recomputing it, the depthwise result D; x, the weights and the state must stay unchanged
+  // between the two calls. Every precision of the forward; the weight gradients are float32 (as
+  // Keras mixed precision keeps its variables), dx has x's dtype; accumulation in float32.
+
+  /// Keras's `trainable` (default true): a layer that is not trainable computes dx only, and its
+  /// backward takes empty weight-gradient views.
+  void set_trainable(bool trainable) noexcept;
+  [[nodiscard]] bool trainable() const noexcept;
+  /// Bytes of the training state of a `batch` x `length` problem (device memory of the context's
+  /// device, 256-byte aligned, owned by the caller); 0 for a batch of 0.
+  [[nodiscard]] std::size_t training_state_size(std::int64_t batch, std::int64_t length) const;
+  /// Workspace bytes forward_training and backward of `batch` x `length` need, whatever their
+  /// views (the larger of the two).
+  [[nodiscard]] std::size_t training_workspace_size(std::int64_t batch, std::int64_t length) const;
+  /// y = layer(x) as `forward` computes it, keeping the training state in `state`
+  /// (training_state_size bytes) for `backward`. Throws InvalidArgument like forward, and for a
+  /// state or workspace that is too small or misaligned.
+  void forward_training(ConstTensorView x, TensorView y, void* state, std::size_t state_bytes,
+                        void* workspace, std::size_t workspace_bytes,
+                        cudaStream_t stream = nullptr) const;
+  /// The gradients of the loss whose gradient with respect to y is dy, at the x the state was
+  /// kept for: dx and (when trainable) the weight gradients, device views as `Gradients` says,
+  /// written (not accumulated). Validates with `validate_backward` before enqueueing anything.
+  void backward(ConstTensorView x, ConstTensorView dy, const void* state, std::size_t state_bytes,
+                const Gradients& gradients, void* workspace, std::size_t workspace_bytes,
+                cudaStream_t stream = nullptr) const;
+  /// What a training forward and a backward of `batch` x `length` run, for people.
+  [[nodiscard]] std::string describe_training(std::int64_t batch, std::int64_t length) const;
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sepconv/backward.h"
 #include "sepconv/config.h"
 
 namespace sepconv::reference {
@@ -128,5 +129,55 @@ class SEPCONV_EXPORT StreamState {
   std::int64_t position_ = 0;
   std::vector<unsigned char> history_;
 };
+
+// ---- the backward pass (docs/semantics.md, "Gradients") ----------------------------------------
+
+/// What `backward_detail` computes beyond the forward's inputs.
+struct BackwardOptions {
+  /// false: dx only (a layer that is not trainable); the weight gradients stay empty.
+  bool trainable = true;
+  /// The pre-activations z = pointwise result + bias at which the activation's derivative is
+  /// taken: a host view of the output's shape ((B, Lout, F) or (B, F, Lout)), any dtype. Empty:
+  /// the reference's own forward computes them. The GPU tests pass the z the GPU's training
+  /// forward kept, so that the derivative is taken at the same point on both sides (a rounding
+  /// difference at a kink, relu at 0, would otherwise flip it).
+  ConstTensorView preactivation;
+};
+
+/// The gradients of a backward pass in float64, with what the accuracy check needs. Every array is
+/// row-major in the Keras layout of its tensor: input in x's ((B, L, C) or (B, C, L)), depthwise
+/// (k, C, M), pointwise (C*M, F), bias (F) (empty without use_bias; the weight gradients empty
+/// when not trainable), preactivation_gradient dz = dLoss/dz in y's.
+/// The magnitudes are the absolute sums of the terms that formed each gradient, with dz's terms
+/// measured by what its own rounding scales with (|dy| times the derivative's evaluation scale;
+/// for softmax p_i(|dy_i| + sum_j p_j |dy_j|), for log_softmax |dy_i| + p_i sum_j |dy_j|) and the
+/// depthwise result by the absolute sum of its terms: what the gradient accuracy rule
+/// (`accuracy::compare_gradients`) scales each gradient's error with.
+struct GradientDetail {
+  std::vector<double> input;
+  std::vector<double> depthwise;
+  std::vector<double> pointwise;
+  std::vector<double> bias;
+  std::vector<double> input_magnitude;
+  std::vector<double> depthwise_magnitude;
+  std::vector<double> pointwise_magnitude;
+  std::vector<double> bias_magnitude;
+  std::vector<double> preactivation_gradient;
+};
+
+/// The gradients of the layer at x for an output gradient dy (x's dtype, the output's shape), in
+/// float64 (docs/semantics.md, "Gradients"). Validates x, the weights and dy like
+/// `validate_backward` (x's dtype is the layer's), and the preactivation view's shape.
+[[nodiscard]] SEPCONV_EXPORT GradientDetail backward_detail(const LayerConfig& config,
+                                                            ConstTensorView x,
+                                                            const Weights& weights,
+                                                            ConstTensorView dy,
+                                                            const BackwardOptions& options = {});
+
+/// The backward pass on the CPU: `backward_detail`, each gradient rounded once to its view's
+/// dtype. Validates everything with `validate_backward(config, x.dtype, ...)` before writing.
+SEPCONV_EXPORT void backward(const LayerConfig& config, ConstTensorView x, const Weights& weights,
+                             ConstTensorView dy, const Gradients& gradients,
+                             bool trainable = true);
 
 }  // namespace sepconv::reference

@@ -162,11 +162,9 @@ void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, 
 
 namespace {
 
-// The checks of one call (validate_forward, validate_chunk): x, the weights and y, with the output
-// length and padding `geometry_for(length)` gives for x's steps.
-template <class GeometryFor>
-ProblemShape check_call(const LayerConfig& c, DType dtype, ConstTensorView x, const Weights& w,
-                        TensorView y, GeometryFor&& geometry_for) {
+// x's checks (dtype, rank, shape, the contiguous last axis): the shape of the problem, without
+// its geometry (which depends on the call: a whole sequence, or a streaming chunk).
+ProblemShape check_x(const LayerConfig& c, DType dtype, const ConstTensorView& x) {
   const Axes axes = axes_of(c.data_format);
   const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
                                                                   : "(batch, channels, steps)";
@@ -188,6 +186,35 @@ ProblemShape check_call(const LayerConfig& c, DType dtype, ConstTensorView x, co
                   detail::shape_string(x)),
          str("stride 1 on the contiguous last axis of a ", layout, " tensor"));
   }
+  return p;
+}
+
+}  // namespace
+
+namespace detail {
+
+ProblemShape check_input(const LayerConfig& c, DType dtype, const ConstTensorView& x) {
+  ProblemShape p = check_x(c, dtype, x);
+  p.geometry = geometry_of(c, p.length);
+  return p;
+}
+
+void check_weights(const LayerConfig& c, DType dtype, std::int64_t in_channels, const Weights& w) {
+  sepconv::check_weights(c, dtype, in_channels, w);
+}
+
+}  // namespace detail
+
+namespace {
+
+// The checks of one call (validate_forward, validate_chunk): x, the weights and y, with the output
+// length and padding `geometry_for(length)` gives for x's steps.
+template <class GeometryFor>
+ProblemShape check_call(const LayerConfig& c, DType dtype, ConstTensorView x, const Weights& w,
+                        TensorView y, GeometryFor&& geometry_for) {
+  const char* layout = c.data_format == DataFormat::channels_last ? "(batch, steps, channels)"
+                                                                  : "(batch, channels, steps)";
+  ProblemShape p = check_x(c, dtype, x);
   p.geometry = geometry_for(p.length);
   check_weights(c, dtype, p.in_channels, w);
 

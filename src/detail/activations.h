@@ -11,8 +11,12 @@
 //                     (the accuracy rule evaluates f there when an interval straddles it);
 //   evaluation_scale  what the rounding of evaluating f(z) in float scales with (the accuracy
 //                     rule): |f(z)|, larger where the formula cancels;
-//   derivative        the backward pass's slot (f'(z), from z and f(z)): filled with the backward
-//                     pass.
+//   derivative<T>(z)  the backward pass: f'(z) in the kernels' float form, from the
+//                     pre-activation z the training forward keeps (f(z) is recomputed where a
+//                     formula needs it); reference_derivative(z) is the float64 formula,
+//                     derivative_scale what its float rounding scales with (the gradient accuracy
+//                     rule); softmax and log_softmax have the row form instead (row_term,
+//                     row_gradient).
 // Adding an activation is an enumerator in sepconv/types.h, one ActivationEntry here and its
 // tests; an enumerator without an entry does not compile (kActivationNames below).
 //
@@ -72,6 +76,14 @@ SEPCONV_HOST_DEVICE T sigmoid(T x) {
   const T e = math::exp(x);
   return e / (T(1) + e);
 }
+/// sech^2 x = 1 - tanh^2 x = 4 / (e^x + e^-x)^2, without the cancellation of 1 - tanh^2 for
+/// large |x| (cosh overflows to inf for |x| > 89: the result is then 0, as it should be).
+template <class T>
+SEPCONV_HOST_DEVICE T sech2(T x) {
+  const T e = math::exp(-math::abs(x));  // e^-|x| in (0, 1]
+  const T d = T(1) + e * e;              // (e^|x| + e^-|x|) e^-|x|
+  return T(4) * e * e / (d * d);
+}
 /// Keras 3: 0 for x <= -3, 1 for x >= 3, else x/6 + 1/2, evaluated as (x + 3)/6 (no cancellation
 /// near -3).
 template <class T>
@@ -97,6 +109,10 @@ struct Elementwise {
   static constexpr bool gemm_relu = false;
   static constexpr double interior_minimum = std::numeric_limits<double>::quiet_NaN();
   static double evaluation_scale(double /*z*/, double f) { return std::fabs(f); }
+  /// What the rounding of evaluating f'(z) in float scales with: |f'(z)|, larger where the
+  /// derivative's formula is a sum of terms of both signs (silu, gelu, mish, hard_silu,
+  /// squareplus override it with the sum of the terms' magnitudes).
+  static double derivative_scale(double /*z*/, double fprime) { return std::fabs(fprime); }
 };
 
 /// One entry per Activation (see the file comment); no primary definition.
@@ -109,6 +125,11 @@ struct ActivationEntry<Activation::linear> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return x; }
   static double reference(double z) { return z; }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T /*x*/) {
+    return T(1);
+  }
+  static double reference_derivative(double /*z*/) { return 1.0; }
 };
 template <>
 struct ActivationEntry<Activation::relu> : Elementwise {
@@ -117,6 +138,11 @@ struct ActivationEntry<Activation::relu> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return x < T(0) ? T(0) : x; }
   static double reference(double z) { return std::max(z, 0.0); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(0) ? T(1) : T(0);
+  }
+  static double reference_derivative(double z) { return z > 0 ? 1.0 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::relu6> : Elementwise {
@@ -127,6 +153,11 @@ struct ActivationEntry<Activation::relu6> : Elementwise {
     return T(6) < r ? T(6) : r;
   }
   static double reference(double z) { return std::min(std::max(z, 0.0), 6.0); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(0) && x < T(6) ? T(1) : T(0);
+  }
+  static double reference_derivative(double z) { return z > 0 && z < 6 ? 1.0 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::leaky_relu> : Elementwise {
@@ -134,6 +165,11 @@ struct ActivationEntry<Activation::leaky_relu> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return x >= T(0) ? x : T(0.2) * x; }
   static double reference(double z) { return z >= 0 ? z : 0.2 * z; }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x >= T(0) ? T(1) : T(0.2);
+  }
+  static double reference_derivative(double z) { return z >= 0 ? 1.0 : 0.2; }
 };
 template <>
 struct ActivationEntry<Activation::elu> : Elementwise {
@@ -141,6 +177,11 @@ struct ActivationEntry<Activation::elu> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return x > T(0) ? x : math::expm1(x); }
   static double reference(double z) { return z > 0 ? z : std::expm1(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(0) ? T(1) : math::exp(x);
+  }
+  static double reference_derivative(double z) { return z > 0 ? 1.0 : std::exp(z); }
 };
 template <>
 struct ActivationEntry<Activation::selu> : Elementwise {
@@ -156,6 +197,15 @@ struct ActivationEntry<Activation::selu> : Elementwise {
     constexpr double kScale = 1.0507009873554804934193349852946;
     return kScale * (z > 0 ? z : kAlpha * std::expm1(z));
   }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(0) ? T(1.0507009873554804934193349852946)
+                    : T(1.7580993408473768599402175208123) * math::exp(x);
+  }
+  static double reference_derivative(double z) {
+    return 1.0507009873554804934193349852946 *
+           (z > 0 ? 1.0 : 1.6732632423543772848170429916717 * std::exp(z));
+  }
 };
 template <>
 struct ActivationEntry<Activation::softplus> : Elementwise {
@@ -164,6 +214,11 @@ struct ActivationEntry<Activation::softplus> : Elementwise {
   SEPCONV_HOST_DEVICE static T apply(T x) { return act::softplus(x); }
   static double reference(double z) { return ref::softplus(z); }
   static double evaluation_scale(double z, double f) { return std::fabs(f) + std::fabs(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return act::sigmoid(x);
+  }
+  static double reference_derivative(double z) { return 1 / (1 + std::exp(-z)); }
 };
 template <>
 struct ActivationEntry<Activation::softsign> : Elementwise {
@@ -171,6 +226,13 @@ struct ActivationEntry<Activation::softsign> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return x / (T(1) + math::abs(x)); }
   static double reference(double z) { return z / (1 + std::fabs(z)); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return T(1) / ((T(1) + math::abs(x)) * (T(1) + math::abs(x)));
+  }
+  static double reference_derivative(double z) {
+    return 1 / ((1 + std::fabs(z)) * (1 + std::fabs(z)));
+  }
 };
 template <>
 struct ActivationEntry<Activation::silu> : Elementwise {
@@ -180,11 +242,22 @@ struct ActivationEntry<Activation::silu> : Elementwise {
   SEPCONV_HOST_DEVICE static T apply(T x) { return x * act::sigmoid(x); }
   static double reference(double z) { return z * ref::sigmoid(z); }
   static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return act::sigmoid(x) * (T(1) + x * act::sigmoid(-x));
+  }
+  static double reference_derivative(double z) {
+    return ref::sigmoid(z) * (1 + z * (1 - ref::sigmoid(z)));
+  }
+  static double derivative_scale(double z, double /*fprime*/) {
+    return ref::sigmoid(z) * (1 + std::fabs(z) * (1 - ref::sigmoid(z)));
+  }
 };
 template <>
 struct ActivationEntry<Activation::gelu> : Elementwise {
   static constexpr std::string_view name = "gelu";
   static constexpr double interior_minimum = -0.7517915159669517;
+  static constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;  // 1 / sqrt(2 pi)
   // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2): erfc keeps the tail for x < 0.
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) {
@@ -192,6 +265,20 @@ struct ActivationEntry<Activation::gelu> : Elementwise {
   }
   static double reference(double z) { return 0.5 * z * std::erfc(-z / std::sqrt(2.0)); }
   static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return T(0.5) * math::erfc(-x * T(0.70710678118654752440084436210485)) +
+           x * T(0.39894228040143267793994605993438) * math::exp(T(-0.5) * x * x);
+  }
+  static double reference_derivative(double z) {
+    return 0.5 * std::erfc(-z / std::sqrt(2.0)) + z * kInvSqrt2Pi * std::exp(-0.5 * z * z);
+  }
+  // The terms' magnitudes; e^(-z^2/2) in float also carries the rounding of its argument,
+  // relative z^2/2 units: hence the factor (1 + z^2) on the second term.
+  static double derivative_scale(double z, double /*fprime*/) {
+    return 0.5 * std::erfc(-z / std::sqrt(2.0)) +
+           std::fabs(z) * (1 + z * z) * kInvSqrt2Pi * std::exp(-0.5 * z * z);
+  }
 };
 template <>
 struct ActivationEntry<Activation::tanh> : Elementwise {
@@ -199,6 +286,11 @@ struct ActivationEntry<Activation::tanh> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return math::tanh(x); }
   static double reference(double z) { return std::tanh(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return act::sech2(x);
+  }
+  static double reference_derivative(double z) { return 1 - std::tanh(z) * std::tanh(z); }
 };
 template <>
 struct ActivationEntry<Activation::sigmoid> : Elementwise {
@@ -206,6 +298,11 @@ struct ActivationEntry<Activation::sigmoid> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return act::sigmoid(x); }
   static double reference(double z) { return ref::sigmoid(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return act::sigmoid(x) * act::sigmoid(-x);
+  }
+  static double reference_derivative(double z) { return ref::sigmoid(z) * (1 - ref::sigmoid(z)); }
 };
 template <>
 struct ActivationEntry<Activation::exponential> : Elementwise {
@@ -213,6 +310,11 @@ struct ActivationEntry<Activation::exponential> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return math::exp(x); }
   static double reference(double z) { return std::exp(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return math::exp(x);
+  }
+  static double reference_derivative(double z) { return std::exp(z); }
 };
 template <>
 struct ActivationEntry<Activation::hard_sigmoid> : Elementwise {
@@ -220,6 +322,11 @@ struct ActivationEntry<Activation::hard_sigmoid> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return act::hard_sigmoid(x); }
   static double reference(double z) { return ref::hard_sigmoid(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(-3) && x < T(3) ? T(1) / T(6) : T(0);
+  }
+  static double reference_derivative(double z) { return z > -3 && z < 3 ? 1.0 / 6 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::hard_sigmoid_tf_keras> : Elementwise {
@@ -232,6 +339,11 @@ struct ActivationEntry<Activation::hard_sigmoid_tf_keras> : Elementwise {
     return T(0.2) * (x + T(2.5));
   }
   static double reference(double z) { return std::clamp(0.2 * z + 0.5, 0.0, 1.0); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(-2.5) && x < T(2.5) ? T(0.2) : T(0);
+  }
+  static double reference_derivative(double z) { return z > -2.5 && z < 2.5 ? 0.2 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::hard_silu> : Elementwise {
@@ -241,6 +353,16 @@ struct ActivationEntry<Activation::hard_silu> : Elementwise {
   SEPCONV_HOST_DEVICE static T apply(T x) { return x * act::hard_sigmoid(x); }
   static double reference(double z) { return z * ref::hard_sigmoid(z); }
   static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x <= T(-3) ? T(0) : x >= T(3) ? T(1) : (T(2) * x + T(3)) / T(6);
+  }
+  static double reference_derivative(double z) {
+    return z <= -3 ? 0.0 : z >= 3 ? 1.0 : ref::hard_sigmoid(z) + z / 6;
+  }
+  static double derivative_scale(double z, double /*fprime*/) {
+    return z <= -3 ? 0.0 : z >= 3 ? 1.0 : ref::hard_sigmoid(z) + std::fabs(z) / 6;
+  }
 };
 template <>
 struct ActivationEntry<Activation::mish> : Elementwise {
@@ -250,6 +372,18 @@ struct ActivationEntry<Activation::mish> : Elementwise {
   SEPCONV_HOST_DEVICE static T apply(T x) { return x * math::tanh(act::softplus(x)); }
   static double reference(double z) { return z * std::tanh(ref::softplus(z)); }
   static double evaluation_scale(double z, double f) { return std::max(std::fabs(f), std::fabs(z)); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return math::tanh(act::softplus(x)) + x * act::sech2(act::softplus(x)) * act::sigmoid(x);
+  }
+  static double reference_derivative(double z) {
+    return std::tanh(ref::softplus(z)) +
+           z * (1 - std::pow(std::tanh(ref::softplus(z)), 2)) * ref::sigmoid(z);
+  }
+  static double derivative_scale(double z, double /*fprime*/) {
+    return std::fabs(std::tanh(ref::softplus(z))) +
+           std::fabs(z) * (1 - std::pow(std::tanh(ref::softplus(z)), 2)) * ref::sigmoid(z);
+  }
 };
 template <>
 struct ActivationEntry<Activation::celu> : Elementwise {
@@ -259,6 +393,11 @@ struct ActivationEntry<Activation::celu> : Elementwise {
     return x > T(0) ? x : math::expm1(x);  // max(x,0) + expm1(min(x,0)), alpha = 1
   }
   static double reference(double z) { return std::max(z, 0.0) + std::expm1(std::min(z, 0.0)); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(0) ? T(1) : math::exp(x);
+  }
+  static double reference_derivative(double z) { return z > 0 ? 1.0 : std::exp(z); }
 };
 template <>
 struct ActivationEntry<Activation::squareplus> : Elementwise {
@@ -274,6 +413,14 @@ struct ActivationEntry<Activation::squareplus> : Elementwise {
   static double evaluation_scale(double z, double /*f*/) {
     return std::fabs(z) + std::sqrt(z * z + 4);
   }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return T(0.5) + T(0.5) * x / math::hypot(x, T(2));
+  }
+  static double reference_derivative(double z) { return (1 + z / std::sqrt(z * z + 4)) / 2; }
+  static double derivative_scale(double z, double /*fprime*/) {
+    return (1 + std::fabs(z) / std::sqrt(z * z + 4)) / 2;
+  }
 };
 template <>
 struct ActivationEntry<Activation::soft_shrink> : Elementwise {
@@ -283,6 +430,11 @@ struct ActivationEntry<Activation::soft_shrink> : Elementwise {
     return x > T(0.5) ? x - T(0.5) : x < T(-0.5) ? x + T(0.5) : T(0);
   }
   static double reference(double z) { return z > 0.5 ? z - 0.5 : z < -0.5 ? z + 0.5 : 0.0; }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(0.5) || x < T(-0.5) ? T(1) : T(0);
+  }
+  static double reference_derivative(double z) { return z > 0.5 || z < -0.5 ? 1.0 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::hard_shrink> : Elementwise {
@@ -290,6 +442,11 @@ struct ActivationEntry<Activation::hard_shrink> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return math::abs(x) > T(0.5) ? x : T(0); }
   static double reference(double z) { return std::fabs(z) > 0.5 ? z : 0.0; }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return math::abs(x) > T(0.5) ? T(1) : T(0);
+  }
+  static double reference_derivative(double z) { return std::fabs(z) > 0.5 ? 1.0 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::tanh_shrink> : Elementwise {
@@ -301,6 +458,11 @@ struct ActivationEntry<Activation::tanh_shrink> : Elementwise {
   static double evaluation_scale(double z, double /*f*/) {
     return std::fabs(z) + std::fabs(std::tanh(z));
   }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return math::tanh(x) * math::tanh(x);
+  }
+  static double reference_derivative(double z) { return std::tanh(z) * std::tanh(z); }
 };
 template <>
 struct ActivationEntry<Activation::hard_tanh> : Elementwise {
@@ -308,6 +470,11 @@ struct ActivationEntry<Activation::hard_tanh> : Elementwise {
   template <class T>
   SEPCONV_HOST_DEVICE static T apply(T x) { return x < T(-1) ? T(-1) : T(1) < x ? T(1) : x; }
   static double reference(double z) { return std::clamp(z, -1.0, 1.0); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x < T(-1) || T(1) < x ? T(0) : T(1);
+  }
+  static double reference_derivative(double z) { return z < -1 || z > 1 ? 0.0 : 1.0; }
 };
 template <>
 struct ActivationEntry<Activation::sparse_plus> : Elementwise {
@@ -320,6 +487,13 @@ struct ActivationEntry<Activation::sparse_plus> : Elementwise {
     return u * u * T(0.25);
   }
   static double reference(double z) { return z <= -1 ? 0.0 : z >= 1 ? z : (z + 1) * (z + 1) / 4; }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x <= T(-1) ? T(0) : x >= T(1) ? T(1) : (x + T(1)) * T(0.5);
+  }
+  static double reference_derivative(double z) {
+    return z <= -1 ? 0.0 : z >= 1 ? 1.0 : (z + 1) / 2;
+  }
 };
 template <>
 struct ActivationEntry<Activation::sparse_sigmoid> : Elementwise {
@@ -331,6 +505,11 @@ struct ActivationEntry<Activation::sparse_sigmoid> : Elementwise {
     return (x + T(1)) * T(0.5);
   }
   static double reference(double z) { return z <= -1 ? 0.0 : z >= 1 ? 1.0 : (z + 1) / 2; }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return x > T(-1) && x < T(1) ? T(0.5) : T(0);
+  }
+  static double reference_derivative(double z) { return z > -1 && z < 1 ? 0.5 : 0.0; }
 };
 template <>
 struct ActivationEntry<Activation::log_sigmoid> : Elementwise {
@@ -342,6 +521,11 @@ struct ActivationEntry<Activation::log_sigmoid> : Elementwise {
   }
   static double reference(double z) { return -ref::softplus(-z); }
   static double evaluation_scale(double z, double f) { return std::fabs(f) + std::fabs(z); }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T derivative(T x) {
+    return act::sigmoid(-x);
+  }
+  static double reference_derivative(double z) { return 1 - ref::sigmoid(z); }
 };
 
 /// The defaults of a row reduction: it is no elementwise function (the row kernel and the
@@ -351,13 +535,33 @@ struct RowReduction {
   static constexpr bool gemm_relu = false;
   static constexpr double interior_minimum = std::numeric_limits<double>::quiet_NaN();
 };
+// Their derivative slot is the backward along a row, from the row's probabilities p = softmax(z)
+// and the output gradient dy: dz_i = row_gradient(p_i, dy_i, sum over the row of row_term(p, dy)).
 template <>
 struct ActivationEntry<Activation::softmax> : RowReduction {
   static constexpr std::string_view name = "softmax";
+  /// dz_i = p_i (dy_i - sum_j p_j dy_j).
+  template <class T>
+  SEPCONV_HOST_DEVICE static T row_term(T p, T dy) {
+    return p * dy;
+  }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T row_gradient(T p, T dy, T sum) {
+    return p * (dy - sum);
+  }
 };
 template <>
 struct ActivationEntry<Activation::log_softmax> : RowReduction {
   static constexpr std::string_view name = "log_softmax";
+  /// dz_i = dy_i - p_i sum_j dy_j.
+  template <class T>
+  SEPCONV_HOST_DEVICE static T row_term(T /*p*/, T dy) {
+    return dy;
+  }
+  template <class T>
+  SEPCONV_HOST_DEVICE static T row_gradient(T p, T dy, T sum) {
+    return dy - p * sum;
+  }
 };
 
 // ---- reading the table ---------------------------------------------------------------------------
@@ -379,15 +583,24 @@ struct ActivationInfo {
   double interior_minimum = 0;
   double (*reference)(double) = nullptr;               ///< null for row reductions
   double (*evaluation_scale)(double, double) = nullptr;  ///< null for row reductions
+  double (*reference_derivative)(double) = nullptr;      ///< f'(z); null for row reductions
+  double (*derivative_scale)(double, double) = nullptr;  ///< (z, f'(z)); null for row reductions
 };
 
 template <Activation A>
 constexpr ActivationInfo info_of() {
   using E = ActivationEntry<A>;
   if constexpr (E::row_reduction) {
-    return {E::name, true, false, E::interior_minimum, nullptr, nullptr};
+    return {E::name, true, false, E::interior_minimum, nullptr, nullptr, nullptr, nullptr};
   } else {
-    return {E::name, false, E::gemm_relu, E::interior_minimum, &E::reference, &E::evaluation_scale};
+    return {E::name,
+            false,
+            E::gemm_relu,
+            E::interior_minimum,
+            &E::reference,
+            &E::evaluation_scale,
+            &E::reference_derivative,
+            &E::derivative_scale};
   }
 }
 
@@ -436,6 +649,33 @@ void dispatch_activation(Activation a, F&& f) {
     constexpr Activation A = decltype(tag)::value;
     if constexpr (!ActivationEntry<A>::row_reduction) f(ActivationFn<A>{});
   }, std::make_index_sequence<kActivationCount>{});
+}
+
+/// f'(z) of an elementwise activation chosen at run time, in the kernels' float form: one switch
+/// over the table (every entry, so an activation without a derivative does not compile), for
+/// kernels that take the activation as an argument instead of being instantiated per activation
+/// (the backward's activation-gradient pass: its cost is memory traffic, not this branch). Row
+/// reductions give 0 here: their gradient is a row pass.
+template <Activation A, class T>
+SEPCONV_HOST_DEVICE T elementwise_derivative(T z) {
+  if constexpr (ActivationEntry<A>::row_reduction) {
+    return T(0);
+  } else {
+    return ActivationEntry<A>::derivative(z);
+  }
+}
+template <class T, std::size_t... I>
+SEPCONV_HOST_DEVICE T derivative_of(Activation a, T z, std::index_sequence<I...>) {
+  T r = T(0);
+  static_cast<void>(((static_cast<std::size_t>(a) == I
+                          ? (r = elementwise_derivative<static_cast<Activation>(I)>(z), true)
+                          : false) ||
+                     ...));
+  return r;
+}
+template <class T>
+SEPCONV_HOST_DEVICE T derivative_of(Activation a, T z) {
+  return derivative_of(a, z, std::make_index_sequence<kActivationCount>{});
 }
 
 }  // namespace sepconv::detail

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "sepconv/config.h"
 #include "sepconv/tensor.h"
 
 namespace sepconv::detail {
@@ -29,6 +30,20 @@ void check_view(std::string_view argument, const ConstTensorView& view, DType dt
 void check_shape(std::string_view argument, const ConstTensorView& view,
                  const std::array<std::int64_t, 3>& expected, int rank,
                  std::string_view expected_meaning);
+
+/// The checks of a forward's input x against a validated config (`validate_forward`'s, which
+/// the backward's validation shares): rank 3 of `dtype`, at least one channel and one step, unit
+/// stride on the contiguous last axis; returns the problem's shapes (core/config.cpp).
+ProblemShape check_input(const LayerConfig& config, DType dtype, const ConstTensorView& x);
+/// The weight checks of `validate_weights` for a validated config (core/config.cpp).
+void check_weights(const LayerConfig& config, DType dtype, std::int64_t in_channels,
+                   const Weights& weights);
+
+/// The input checks of `validate_backward`: x and the weights as `validate_forward` checks them,
+/// dy of the output's shape and `dtype` with unit stride on its last axis (core/backward.cpp).
+ProblemShape check_backward_inputs(const LayerConfig& config, DType dtype,
+                                   const ConstTensorView& x, const Weights& weights,
+                                   const ConstTensorView& dy);
 
 /// True when no two distinct multi-indices of the view address the same element.
 bool elements_are_distinct(const ConstTensorView& view);

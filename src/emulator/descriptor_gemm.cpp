@@ -118,7 +118,10 @@ Matmul read_matmul(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a_layout,
     case CUBLASLT_EPILOGUE_RELU: mm.relu = true; break;
     case CUBLASLT_EPILOGUE_BIAS: mm.add_bias = true; break;
     case CUBLASLT_EPILOGUE_RELU_BIAS: mm.add_bias = mm.relu = true; break;
-    default: refuse(str("epilogue ", epilogue, " (only DEFAULT, RELU, BIAS, RELU_BIAS)"));
+    case CUBLASLT_EPILOGUE_BGRADA: mm.bias_gradient = Matmul::BiasGradient::a; break;
+    case CUBLASLT_EPILOGUE_BGRADB: mm.bias_gradient = Matmul::BiasGradient::b; break;
+    default:
+      refuse(str("epilogue ", epilogue, " (only DEFAULT, RELU, BIAS, RELU_BIAS, BGRADA, BGRADB)"));
   }
   mm.bias = read_attribute<const void*>(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, "BIAS_POINTER");
   mm.bias_stride = read_attribute<std::int64_t>(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
@@ -172,7 +175,18 @@ Matmul read_matmul(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a_layout,
   if (a.batch != mm.batch || b.batch != mm.batch || c.batch != mm.batch) {
     refuse(str("batch counts A ", a.batch, ", B ", b.batch, ", C ", c.batch, ", D ", mm.batch));
   }
+  // "Bias gradient vector elements are the same type as the output elements" (cublasLt.h),
+  // as the bias's are; BIAS_DATA_TYPE may say so explicitly.
   mm.bias_dtype = d.dtype;
+  if (mm.bias_gradient != Matmul::BiasGradient::none) {
+    if (mm.bias == nullptr) refuse("a bias gradient epilogue without BIAS_POINTER");
+    if (bias_type != -1) mm.bias_dtype = storage(bias_type, "the bias gradient");
+    const std::int64_t length = mm.bias_gradient == Matmul::BiasGradient::b ? mm.n : mm.m;
+    if (mm.batch > 1 && mm.bias_stride < length) {
+      refuse(str("a batched bias gradient of ", length, " values per batch with batch stride ",
+                 mm.bias_stride, ": the batches would write over one another"));
+    }
+  }
   if (mm.add_bias) {
     if (mm.bias == nullptr) refuse("a bias epilogue without BIAS_POINTER");
     if (bias_type != -1) mm.bias_dtype = storage(bias_type, "the bias");
@@ -204,11 +218,19 @@ void execute_matmul(const Matmul& mm, float alpha, const Operand& a, const Opera
   if (c.data == d.data && !same_layout(mm.c, mm.d)) {
     refuse("C and D are the same memory with different layouts (in place needs one layout)");
   }
-  if (mm.add_bias) {
-    const std::int64_t last = (mm.batch - 1) * mm.bias_stride + mm.m;  // one past the last read
+  using BiasGradient = Matmul::BiasGradient;
+  const bool bias_gradient = mm.bias_gradient != BiasGradient::none;
+  if (mm.add_bias || bias_gradient) {
+    // One past the last element read (bias) or written (bias gradient: m or n per batch).
+    const std::int64_t length = mm.bias_gradient == BiasGradient::b ? mm.n : mm.m;
+    const std::int64_t last = (mm.batch - 1) * mm.bias_stride + length;
     if (bias.lo > 0 || last > bias.hi) {
-      refuse(str("the bias reads elements [0, ", last, ") of a buffer of [", bias.lo, ", ",
-                 bias.hi, ")"));
+      refuse(str(bias_gradient ? "the bias gradient writes" : "the bias reads", " elements [0, ",
+                 last, ") of a buffer of [", bias.lo, ", ", bias.hi, ")"));
+    }
+    if (bias_gradient && alpha != 1.0f) {
+      refuse(str("a bias gradient epilogue with alpha ", alpha,
+                 " (whether alpha scales it is not documented; only alpha = 1)"));
     }
   }
   const std::int64_t m = mm.m, n = mm.n, k = mm.k;
@@ -219,12 +241,20 @@ void execute_matmul(const Matmul& mm, float alpha, const Operand& a, const Opera
   std::vector<double> op_b(static_cast<std::size_t>(std::min(n, kColumnBlock) * k));
   std::vector<double> column(static_cast<std::size_t>(m));
   void* const out = const_cast<void*>(d.data);
+  void* const bias_out = const_cast<void*>(mm.bias);
+  // The sum over k of a row of op(A) or a column of op(B), into the bias gradient.
+  auto store_bias_gradient = [&](std::int32_t i, std::int64_t index, const double* values) {
+    double sum = 0;
+    for (std::int64_t p = 0; p < k; ++p) sum += values[p];
+    detail::store_element(bias_out, mm.bias_dtype, i * mm.bias_stride + index, sum);
+  };
   for (std::int32_t i = 0; i < mm.batch; ++i) {
     for (std::int64_t row = 0; row < m; ++row) {
       for (std::int64_t p = 0; p < k; ++p) {
         op_a[static_cast<std::size_t>(row * k + p)] = input(
             mm.trans_a ? load("A", mm.a, a, i, p, row) : load("A", mm.a, a, i, row, p));
       }
+      if (mm.bias_gradient == BiasGradient::a) store_bias_gradient(i, row, op_a.data() + row * k);
     }
     for (std::int64_t col0 = 0; col0 < n; col0 += kColumnBlock) {
       const std::int64_t cols = std::min(kColumnBlock, n - col0);
@@ -233,6 +263,9 @@ void execute_matmul(const Matmul& mm, float alpha, const Operand& a, const Opera
           op_b[static_cast<std::size_t>(j * k + p)] =
               input(mm.trans_b ? load("B", mm.b, b, i, col0 + j, p)
                                : load("B", mm.b, b, i, p, col0 + j));
+        }
+        if (mm.bias_gradient == BiasGradient::b) {
+          store_bias_gradient(i, col0 + j, op_b.data() + j * k);
         }
       }
       for (std::int64_t j = 0; j < cols; ++j) {

@@ -6,7 +6,8 @@
 // Everything that changes the result is read back: compute and scale types, pointer mode,
 // transposes, epilogue, bias pointer, type and batch stride, and for each matrix its type, order,
 // rows, columns, leading dimension, batch count and batch stride. Anything this GEMM does not
-// implement (row or tiled orders, other epilogues, scale pointers, device pointer modes, ...) or
+// implement (row or tiled orders, other epilogues, scale pointers, device pointer modes, alpha
+// other than 1 with a bias gradient, ...) or
 // that cuBLASLt would reject (ld < rows, shapes that do not chain, mismatched batch counts) is
 // refused with an exception, so nothing is silently ignored. Every element access is checked
 // against the bounds of the buffer it belongs to.
@@ -83,6 +84,9 @@ struct Matmul {
   bool trans_b = false;
   bool add_bias = false;
   bool relu = false;
+  /// BGRADA / BGRADB: the bias pointer is an output, the sums of op(A)'s rows (m values) or of
+  /// op(B)'s columns (n values) over k, per batch at bias + i * bias_stride.
+  enum class BiasGradient : std::uint8_t { none, a, b } bias_gradient = BiasGradient::none;
   const void* bias = nullptr;
   std::int64_t bias_stride = 0;
   DType bias_dtype = DType::f32;
@@ -107,7 +111,9 @@ struct Operand {
 /// Executes a matmul from host memory: accumulates in float64 (inputs rounded to TF32 first for
 /// CUBLAS_COMPUTE_32F_FAST_TF32) and rounds each result once to D's type. C is not read when
 /// beta == 0, as in cuBLAS; D may be C (in place, with C's layout). `bias` bounds the bias the
-/// epilogue reads (mm.bias is the pointer). Throws Refused for an access outside an operand.
+/// epilogue reads, or the bias gradient BGRADA / BGRADB writes (mm.bias is the pointer): the sum
+/// over k of the op(A) or op(B) elements the products use (TF32-rounded with 32F_FAST_TF32),
+/// accumulated in float64 and rounded once. Throws Refused for an access outside an operand.
 void execute_matmul(const Matmul& mm, float alpha, const Operand& a, const Operand& b, float beta,
                     const Operand& c, const Operand& d, const Operand& bias);
 

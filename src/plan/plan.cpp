@@ -40,6 +40,19 @@ const char* buffer_name(Buffer b) noexcept {
     case Buffer::gemm_workspace: return "cuBLASLt workspace";
     case Buffer::history: return "history";
     case Buffer::stream_input: return "[history | chunk]";
+    case Buffer::saved_z: return "kept z";
+    case Buffer::saved_d: return "kept D";
+    case Buffer::dy: return "dy";
+    case Buffer::dx: return "dx";
+    case Buffer::dz: return "dz";
+    case Buffer::dmid: return "dD";
+    case Buffer::dpw_partial: return "pointwise gradient sums";
+    case Buffer::dbias_partial: return "bias gradient sums";
+    case Buffer::ddw_partial: return "depthwise gradient chunk sums";
+    case Buffer::grad_depthwise: return "grad_depthwise";
+    case Buffer::grad_pointwise: return "grad_pointwise";
+    case Buffer::grad_bias: return "grad_bias";
+    case Buffer::none: return "none";
   }
   return "?";
 }
@@ -50,6 +63,7 @@ const char* gemm_epilogue_name(GemmEpilogue e) noexcept {
     case GemmEpilogue::bias: return "BIAS";
     case GemmEpilogue::relu: return "RELU";
     case GemmEpilogue::relu_bias: return "RELU_BIAS";
+    case GemmEpilogue::bias_gradient_b: return "BGRADB";
   }
   return "?";
 }
@@ -103,10 +117,13 @@ const StepT* find_step(const std::vector<Step>& steps) {
 
 std::int64_t round_up_256(std::int64_t bytes) { return (bytes + 255) / 256 * 256; }
 
+// The elementwise passes' grids within the device's limit (they grid-stride over the rest).
 void cap_epilogue_grid(Plan& plan, const DeviceLimits& limits) {
   for (auto& step : plan.steps) {
     if (auto* e = std::get_if<EpilogueStep>(&step)) {
       e->plan.max_blocks = std::min(e->plan.max_blocks, limits.max_grid_x);
+    } else if (auto* a = std::get_if<ActivationGradStep>(&step)) {
+      a->plan.max_blocks = std::min(a->plan.max_blocks, limits.max_grid_x);
     }
   }
 }
@@ -114,8 +131,10 @@ void cap_epilogue_grid(Plan& plan, const DeviceLimits& limits) {
 }  // namespace
 
 std::int64_t Plan::bytes(Buffer b) const {
-  for (const auto& s : workspace) {
-    if (s.buffer == b) return s.bytes;
+  for (const auto* slices : {&workspace, &state}) {
+    for (const auto& s : *slices) {
+      if (s.buffer == b) return s.bytes;
+    }
   }
   return 0;
 }
@@ -123,6 +142,12 @@ std::int64_t Plan::bytes(Buffer b) const {
 std::int64_t Plan::workspace_bytes() const {
   std::int64_t total = 0;
   for (const auto& s : workspace) total = std::max(total, s.offset + round_up_256(s.bytes));
+  return total;
+}
+
+std::int64_t Plan::state_bytes() const {
+  std::int64_t total = 0;
+  for (const auto& s : state) total = std::max(total, s.offset + round_up_256(s.bytes));
   return total;
 }
 
@@ -140,7 +165,76 @@ const EpiloguePlan& Plan::epilogue() const {
 }
 bool Plan::has_epilogue() const { return find_step<EpilogueStep>(steps) != nullptr; }
 
-Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
+namespace {
+
+// Renames a buffer in every step that names it.
+void rename_buffer(Plan& plan, Buffer from, Buffer to) {
+  auto swap = [&](Buffer& b) {
+    if (b == from) b = to;
+  };
+  for (auto& step : plan.steps) {
+    if (auto* d = std::get_if<DepthwiseStep>(&step)) {
+      swap(d->output);
+    } else if (auto* g = std::get_if<GemmStep>(&step)) {
+      swap(g->a);
+      swap(g->b);
+      swap(g->c);
+    } else if (auto* e = std::get_if<EpilogueStep>(&step)) {
+      swap(e->source);
+    }
+  }
+}
+
+}  // namespace
+
+void move_to_state(Plan& plan, Buffer from, Buffer to) {
+  const auto it = std::find_if(plan.workspace.begin(), plan.workspace.end(),
+                               [&](const WorkspaceSlice& s) { return s.buffer == from; });
+  if (it == plan.workspace.end()) {
+    throw Error(str("sepconv: internal error: the plan has no ", buffer_name(from), " to keep"));
+  }
+  plan.state.push_back({to, plan.state_bytes(), it->bytes});
+  plan.workspace.erase(it);
+  std::int64_t offset = 0;  // the remaining slices, packed again
+  for (auto& s : plan.workspace) {
+    s.offset = offset;
+    offset += round_up_256(s.bytes);
+  }
+  rename_buffer(plan, from, to);
+}
+
+bool keep_intermediate(const LayerConfig& config, const Precision& precision,
+                       const ProblemShape& shape) {
+  const bool f32_mid = precision.float32_intermediate && precision.dtype != DType::f32;
+  const auto d_bytes = static_cast<double>(shape.geometry.out_length) *
+                       static_cast<double>(shape.mid_channels(config)) *
+                       static_cast<double>(dtype_size(f32_mid ? DType::f32 : precision.dtype));
+  const auto x_bytes = static_cast<double>(shape.length) * static_cast<double>(shape.in_channels) *
+                       static_cast<double>(dtype_size(precision.dtype));
+  return d_bytes <= 2 * x_bytes || config.kernel_size >= 32;
+}
+
+TrainingState training_state_layout(const PlanRequest& request, const DeviceLimits& limits) {
+  PlanRequest r = request;
+  r.pass = PlanRequest::Pass::training_forward;
+  r.window = {};
+  r.gemm_to_scratch = false;
+  const Plan plan = make_plan(r, limits);
+  TrainingState t;
+  t.keep_d = r.keep_d;
+  for (const auto& s : plan.state) {
+    if (s.buffer == Buffer::saved_z) t.z_bytes = s.bytes;
+    if (s.buffer == Buffer::saved_d) {
+      t.d_offset = s.offset;
+      t.d_bytes = s.bytes;
+    }
+  }
+  t.bytes = plan.state_bytes();
+  return t;
+}
+
+Plan make_plan(const PlanRequest& original, const DeviceLimits& limits) {
+  PlanRequest request = original;
   Plan plan;
   plan.config = request.config;
   plan.precision = request.precision;
@@ -171,11 +265,44 @@ Plan make_plan(const PlanRequest& request, const DeviceLimits& limits) {
   }
   plan.window = w;
   plan.bias = choose_bias(request);
-  // The strategy: the two-kernel forward, the only one so far (a fused small-channel kernel, a
-  // streaming step or a backward pass would be chosen here).
-  plan.strategy = "two-kernel forward";
-  plan_depthwise(request, limits, plan);
-  plan_pointwise(request, plan);
+  using Pass = PlanRequest::Pass;
+  if (request.pass != Pass::forward &&
+      (w.batch_count != plan.shape.batch || w.time_count != lout)) {
+    fail("window", str("batches [", w.batch_begin, ", +", w.batch_count, "), steps [",
+                       w.time_begin, ", +", w.time_count, ")"),
+         "the whole problem: the training forward and the backward run in one piece");
+  }
+  // The strategy: the two-kernel forward (also as the training forward, which keeps z and D for
+  // the backward in the caller's state), or the backward; a streaming chunk's above. (A fused
+  // small-channel kernel would be chosen here.)
+  switch (request.pass) {
+    case Pass::forward:
+      plan.strategy = "two-kernel forward";
+      plan_depthwise(request, limits, plan);
+      plan_pointwise(request, plan);
+      break;
+    case Pass::training_forward: {
+      plan.strategy = "two-kernel training forward";
+      if (plan.bias == BiasMode::elementwise) {
+        throw Unsupported(
+            "sepconv: the training forward keeps z = pointwise result + bias, so its GEMM must "
+            "add the bias (cuBLASLt has no algorithm with the bias epilogue for this problem)");
+      }
+      // z is the GEMM's output (bias included): the GEMM writes it into the state, and the pass
+      // after it applies the activation into y. A linear layer's backward needs no z.
+      const bool keep_z = request.config.activation != Activation::linear;
+      request.gemm_to_scratch = request.gemm_to_scratch || keep_z;
+      plan_depthwise(request, limits, plan);
+      plan_pointwise(request, plan);
+      if (keep_z) move_to_state(plan, Buffer::z, Buffer::saved_z);
+      if (request.keep_d) move_to_state(plan, Buffer::d, Buffer::saved_d);
+      break;
+    }
+    case Pass::backward:
+      plan.strategy = request.trainable ? "backward" : "backward (dx only: not trainable)";
+      plan_backward(request, limits, plan);
+      break;
+  }
   cap_epilogue_grid(plan, limits);
   return plan;
 }
@@ -196,7 +323,8 @@ void describe_step(std::ostream& o, const Plan& plan, const DepthwiseStep& step)
     << "    D: " << (dw.format == DataFormat::channels_last ? "[b][t][m*C+c]" : "[b][m*C+c][t]")
     << ", ld " << dw.d_ld << ", batch stride " << dw.d_batch_stride
     << (dw.ones_row ? ", ones row" : "") << ", " << to_string(dw.d_dtype) << ", "
-    << plan.bytes(Buffer::d) << " B\n";
+    << plan.bytes(step.output) << " B"
+    << (step.output == Buffer::saved_d ? " kept in the training state" : "") << "\n";
 }
 
 void describe_step(std::ostream& o, const Plan& plan, const GemmStep& step) {
@@ -208,7 +336,12 @@ void describe_step(std::ostream& o, const Plan& plan, const GemmStep& step) {
     << buffer_name(step.b) << (g.trans_b ? "^T" : "") << " ldb " << g.ldb << ", C ldc " << g.ldc
     << ", batch " << g.batch_count << " (strides " << g.stride_a << ", " << g.stride_b << ", "
     << g.stride_c << "), epilogue " << gemm_epilogue_name(g.epilogue) << ", alignment "
-    << g.align_a << "/" << g.align_b << "/" << g.align_c << " B\n";
+    << g.align_a << "/" << g.align_b << "/" << g.align_c << " B"
+    << (g.float32_output ? ", float32 output" : "")
+    << (step.bias_gradient != Buffer::none
+            ? std::string(", bias gradient into ") + buffer_name(step.bias_gradient)
+            : std::string())
+    << "\n";
   if (step.c == Buffer::z) {
     o << "    C = " << to_string(g.dtype) << " scratch Z (" << plan.bytes(Buffer::z) << " B"
       << (plan.float32_intermediate() ? "" : ": no algorithm writes y itself") << ")\n";
@@ -222,6 +355,36 @@ void describe_step(std::ostream& o, const Plan&, const StreamCopyStep& step) {
     << c.extent[2] << " elements of " << c.element_bytes << " B; steps [0, " << c.split
     << ") from " << buffer_name(step.src0) << ", the rest from " << buffer_name(step.src1)
     << " step " << c.src1_first << " on; grid " << c.grid << " of " << c.blocks << " blocks\n";
+}
+
+void describe_step(std::ostream& o, const Plan&, const ActivationGradStep& step) {
+  const ActivationGradPlan& a = step.plan;
+  o << "  activation gradient (dy" << (a.has_z ? ", kept z" : "") << " -> dz, "
+    << to_string(a.dz_dtype) << "): "
+    << (a.row_reduction() ? "row " : a.has_z ? "elementwise " : "copy, ")
+    << (a.has_z ? std::string(to_string(a.activation)) + "'" : std::string("linear")) << ", rows of "
+    << (a.format == DataFormat::channels_last ? a.filters : a.steps) << ", dz row stride "
+    << a.dz_row_stride << "\n";
+}
+
+void describe_step(std::ostream& o, const Plan&, const DepthwiseGradStep& step) {
+  const DepthwiseGradPlan& p = step.plan;
+  if (p.kind == DepthwiseGradPlan::Kind::input) {
+    o << "  depthwise input gradient (dD, W -> dx): transposed depthwise convolution, a thread "
+         "per element, grid "
+      << p.grid << " of " << p.blocks << " blocks\n";
+  } else {
+    o << "  depthwise weight gradient (dD, x -> chunk sums): " << p.chunks << " chunk(s) of "
+      << p.chunk_pairs << " (batch, step) pairs, " << (1 << p.lanes_log2)
+      << " lane(s) per (m, j, c), grid " << p.grid << " of " << p.blocks << " blocks\n";
+  }
+}
+
+void describe_step(std::ostream& o, const Plan&, const ReduceStep& step) {
+  const ReducePlan& p = step.plan;
+  o << "  reduction (" << buffer_name(step.source) << " -> " << buffer_name(step.target)
+    << "): " << p.elements() << " element(s), each a sum of " << p.r_count * p.u_count << ", "
+    << (1 << p.lanes_log2) << " lane(s) each, grid " << p.grid << "\n";
 }
 
 void describe_step(std::ostream& o, const Plan&, const EpilogueStep& step) {
@@ -261,6 +424,13 @@ std::string Plan::describe() const {
     o << " " << buffer_name(s.buffer) << " " << s.bytes << " B at " << s.offset << ";";
   }
   o << " " << workspace_bytes() << " B before cuBLASLt's own\n";
+  if (!state.empty()) {
+    o << "  training state:";
+    for (const auto& s : state) {
+      o << " " << buffer_name(s.buffer) << " " << s.bytes << " B at " << s.offset << ";";
+    }
+    o << " " << state_bytes() << " B\n";
+  }
   return o.str();
 }
 

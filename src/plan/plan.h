@@ -52,11 +52,16 @@ struct Plan {
   /// Workspace slices of the steps' buffers (D, Z), in order; the GEMM's own workspace follows
   /// them once its algorithm is chosen (runtime's BoundPlan).
   std::vector<WorkspaceSlice> workspace;
+  /// Slices of the caller's training state (saved_z, saved_d): what a training forward keeps for
+  /// the backward (training_state_layout).
+  std::vector<WorkspaceSlice> state;
 
-  /// Bytes of a workspace buffer (0 when the plan has none).
+  /// Bytes of a workspace or training-state buffer (0 when the plan has none).
   [[nodiscard]] std::int64_t bytes(Buffer b) const;
   /// Bytes of every slice, 256-byte aligned.
   [[nodiscard]] std::int64_t workspace_bytes() const;
+  /// Bytes of the training state's slices (0 for a forward).
+  [[nodiscard]] std::int64_t state_bytes() const;
   /// The plan of a strategy's step of that kind (the first); throws when it has none.
   [[nodiscard]] const DepthwisePlan& depthwise() const;
   [[nodiscard]] const GemmPlan& gemm() const;
@@ -95,10 +100,34 @@ struct PlanRequest {
   /// steps; geometry: its outputs and pad.left, the steps before the chunk its first output reads
   /// from the state's history), x strides and alignment the chunk's. The window is the whole chunk.
   bool stream = false;
+
+  // ---- training: the training forward and the backward (docs/architecture.md, "The backward") --
+  enum class Pass : std::uint8_t {
+    forward,           ///< the forward alone
+    training_forward,  ///< the forward keeping z (and D when keep_d) in the caller's state
+    backward,          ///< the gradients from dy and the training state
+  };
+  Pass pass = Pass::forward;
+  /// D is kept in the training state (keep_intermediate's choice; training forward and backward
+  /// must agree).
+  bool keep_d = false;
+  /// backward: the weight gradients too (false: dx only).
+  bool trainable = true;
+  /// backward: no BGRADB epilogue (cuBLASLt had no algorithm with it): the bias gradient is a
+  /// reduction of dz.
+  bool no_bias_gradient_epilogue = false;
+  /// backward: strides (elements) of dy ((B, Lout, F) / (B, F, Lout) order), dx (x's order) and
+  /// the weight gradients (Keras layouts: (k, C, M), (1, C*M, F), (F)).
+  std::int64_t dy_strides[3] = {0, 0, 0};
+  std::int64_t dx_strides[3] = {0, 0, 0};
+  std::int64_t grad_depthwise_strides[3] = {0, 0, 0};
+  std::int64_t grad_pointwise_strides[3] = {0, 0, 0};
+  std::int64_t grad_bias_stride = 0;
 };
 
-/// The whole plan for a request (make_plan chooses the strategy: today the two-kernel forward:
-/// the depthwise kernel into D, a cuBLASLt GEMM, the passes after it when needed). Throws
+/// The whole plan for a request (make_plan chooses the strategy: the two-kernel forward (the
+/// depthwise kernel into D, a cuBLASLt GEMM, the passes after it when needed), a streaming chunk,
+/// the training forward or the backward). Throws
 /// InvalidArgument for a window outside the problem or one that splits a row reduction, and
 /// Unsupported when no tiling fits the limits (never for valid inputs).
 [[nodiscard]] Plan make_plan(const PlanRequest& request, const DeviceLimits& limits = {});
@@ -115,6 +144,38 @@ void plan_pointwise(const PlanRequest& request, Plan& plan);
 /// last d*(k-1) steps copied into the history. Without history (d*(k-1) = 0) the depthwise step
 /// reads the chunk itself and nothing is copied.
 void plan_stream(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
+/// The backward's steps (plan/plan_backward.cpp): dz from dy and the kept z, D (kept, or
+/// recomputed by the depthwise step), the dmid GEMM, dx, and with `trainable` the pointwise
+/// gradient GEMM (its BGRADB epilogue giving the bias gradient for channels_last; the ones row of
+/// D for channels_first), the depthwise gradient's chunk sums and the reductions into the caller's
+/// gradients.
+void plan_backward(const PlanRequest& request, const DeviceLimits& limits, Plan& plan);
+
+/// Moves a buffer's workspace slice into the training state (after the slices there) under the
+/// name `to`, renaming it in the steps and packing the remaining workspace slices again.
+void move_to_state(Plan& plan, Buffer from, Buffer to);
+
+/// Whether a training forward keeps D for the backward, or the backward recomputes it: the one
+/// place that choice is made. Recomputing costs one depthwise pass (reading x, writing D, k
+/// multiply-adds per element of D); keeping costs D's memory from the forward to the backward
+/// (the forward writes D anyway). D is kept when it is no larger than twice x (the caller keeps x
+/// for the backward anyway: at most tripling what the pair holds) or when the recomputation is
+/// compute-heavy (k >= 32 taps).
+[[nodiscard]] bool keep_intermediate(const LayerConfig& config, const Precision& precision,
+                                     const ProblemShape& shape);
+
+/// The training state of a problem: the pre-activation z (y's shape, contiguous, in the GEMM's
+/// type; absent for linear) and, when kept, D in the depthwise step's layout for the whole
+/// problem. Offsets 256-byte aligned.
+struct TrainingState {
+  bool keep_d = false;
+  std::int64_t z_bytes = 0;
+  std::int64_t d_offset = 0;
+  std::int64_t d_bytes = 0;
+  std::int64_t bytes = 0;
+};
+[[nodiscard]] TrainingState training_state_layout(const PlanRequest& request,
+                                                  const DeviceLimits& limits = {});
 
 /// False when a forward must not be split along time: softmax / log_softmax of a channels_first
 /// layer reduce along time (each piece would be normalised on its own). The one place that rule

@@ -108,8 +108,9 @@ void plan_depthwise(const PlanRequest& r, const DeviceLimits& limits, Plan& plan
     p.d_batch_stride = checked_mul(cm + (p.ones_row ? 1 : 0), p.d_ld, "x");
   }
   const auto e = static_cast<std::int64_t>(dtype_size(p.d_dtype));
+  // After any slice the strategy placed before (the backward's dz); first in a forward.
   plan.workspace.push_back(
-      {Buffer::d, 0, round_up(checked_mul(checked_mul(p.batch, p.d_batch_stride, "x"), e, "x"), 256)});
+      {Buffer::d, plan.workspace_bytes(), round_up(checked_mul(checked_mul(p.batch, p.d_batch_stride, "x"), e, "x"), 256)});
 
   // Thread layout.
   p.sliding = p.strides == 1 && p.dilation_rate == 1;

@@ -26,9 +26,11 @@ enum class BiasMode : std::uint8_t {
   elementwise,    ///< added by the elementwise epilogue pass
 };
 
-/// The cuBLASLt epilogue of the pointwise GEMM.
-enum class GemmEpilogue : std::uint8_t { none, bias, relu, relu_bias };
-/// cuBLASLt's name without the prefix: "DEFAULT", "BIAS", "RELU", "RELU_BIAS".
+/// The cuBLASLt epilogue of a GEMM: the forward's pointwise GEMM adds the bias and applies relu;
+/// the backward's weight-gradient GEMM writes the bias gradient, the sums of op(B)'s columns
+/// (BGRADB) into its bias-gradient buffer.
+enum class GemmEpilogue : std::uint8_t { none, bias, relu, relu_bias, bias_gradient_b };
+/// cuBLASLt's name without the prefix: "DEFAULT", "BIAS", "RELU", "RELU_BIAS", "BGRADB".
 [[nodiscard]] const char* gemm_epilogue_name(GemmEpilogue e) noexcept;
 
 /// Depthwise launch geometry and the layout of the intermediate D it writes.
@@ -106,6 +108,9 @@ struct GemmPlan {
   /// A, B, C and D storage type: D's type (the layer's dtype, or float32 with a float32
   /// intermediate, when C is the float32 scratch Z instead of y).
   DType dtype = DType::f32;
+  /// C and D are float32 while A and B are of `dtype` (the backward's gradients of 16-bit
+  /// layers: a documented cuBLASLt combination, 16F/16BF inputs with 32F outputs).
+  bool float32_output = false;
   MathMode math = MathMode::exact;
   bool a_is_weights = true;  ///< channels_last: A = weights, B = D; channels_first: the reverse
   bool trans_a = false;
@@ -127,6 +132,9 @@ struct GemmPlan {
   int align_b = 256;
   int align_c = 256;
   int align_bias = 256;
+
+  /// C's and D's type.
+  [[nodiscard]] DType c_dtype() const { return float32_output ? DType::f32 : dtype; }
 };
 
 /// The elementwise and row passes after the GEMM, in place on y.
@@ -172,21 +180,38 @@ enum class Buffer : std::uint8_t {
   gemm_workspace,  ///< cuBLASLt's own workspace (sized when the GEMM's algorithm is chosen)
   history,         ///< a stream's carried input steps (the StreamState's device memory)
   stream_input,    ///< a streaming chunk's [history | chunk], side by side (workspace)
+  // The training forward and the backward (docs/architecture.md, "The backward").
+  saved_z,         ///< the pre-activation z the training forward keeps (the training state)
+  saved_d,         ///< D, when the training forward keeps it (the training state)
+  dy,              ///< the output gradient (the caller's view)
+  dx,              ///< the input gradient (the caller's view)
+  dz,              ///< dLoss/dz (workspace, the GEMMs' type)
+  dmid,            ///< dLoss/dD (workspace, float32)
+  dpw_partial,     ///< the pointwise gradient GEMM's float32 output (per batch for channels_first)
+  dbias_partial,   ///< its bias gradient (BGRADB epilogue output, float32)
+  ddw_partial,     ///< per-chunk float32 sums of the depthwise gradient
+  grad_depthwise,  ///< the caller's depthwise gradient (k, C, M), float32
+  grad_pointwise,  ///< the caller's pointwise gradient (1, C*M, F), float32
+  grad_bias,       ///< the caller's bias gradient (F), float32
+  none,            ///< no buffer
 };
 [[nodiscard]] const char* buffer_name(Buffer b) noexcept;
 
-/// The depthwise kernel: x (or a streaming chunk's assembled input) and the depthwise weights
-/// into D.
+/// The depthwise kernel: x (or a streaming chunk's assembled input) and the depthwise weights into
+/// D (the workspace's, or the training state's when the training forward keeps it).
 struct DepthwiseStep {
   DepthwisePlan plan;
   Buffer source = Buffer::x;
+  Buffer output = Buffer::d;
 };
-/// A cuBLASLt GEMM: A and B into C (y, or the scratch Z), with cuBLASLt's workspace.
+/// A cuBLASLt GEMM: A and B into C (y, or the scratch Z), with cuBLASLt's workspace; a
+/// bias-gradient epilogue (BGRADB) writes `bias_gradient`.
 struct GemmStep {
   GemmPlan plan;
   Buffer a = Buffer::pointwise_weights;
   Buffer b = Buffer::d;
   Buffer c = Buffer::y;
+  Buffer bias_gradient = Buffer::none;
 };
 /// The passes after the GEMM: from `source` (y in place, or Z) into y.
 struct EpilogueStep {
@@ -219,6 +244,102 @@ struct StreamCopyStep {
   Buffer dst = Buffer::stream_input;
 };
 
-using Step = std::variant<DepthwiseStep, GemmStep, EpilogueStep, StreamCopyStep>;
+// ---- the backward's steps ------------------------------------------------------------------------
+
+/// dz = dLoss/dz from dy and the kept pre-activation z: dy * f'(z) elementwise, or the softmax /
+/// log_softmax row form along y's last axis (activation table, "derivative"); dz = dy converted
+/// for linear (no z). Rows are y's last axis (unit stride), as in EpiloguePlan.
+struct ActivationGradPlan {
+  DType dy_dtype = DType::f32;  ///< the layer's dtype
+  DType dz_dtype = DType::f32;  ///< z's and dz's: the GEMMs' type
+  bool has_z = true;            ///< false for linear: dz = dy
+  Activation activation = Activation::linear;
+  DataFormat format = DataFormat::channels_last;
+  std::int64_t batch = 0;
+  std::int64_t steps = 0;  ///< output steps
+  std::int64_t filters = 0;
+  std::int64_t dy_batch_stride = 0;
+  std::int64_t dy_row_stride = 0;  ///< channels_last: time stride; channels_first: filter stride
+  std::int64_t z_batch_stride = 0;
+  std::int64_t z_row_stride = 0;
+  std::int64_t dz_batch_stride = 0;
+  std::int64_t dz_row_stride = 0;
+  std::int64_t max_blocks = std::int64_t{1} << 20;  ///< as EpiloguePlan's
+  [[nodiscard]] bool row_reduction() const { return is_row_reduction(activation); }
+};
+struct ActivationGradStep {
+  ActivationGradPlan plan;
+};
+
+/// The depthwise step's backward, from dmid = dLoss/dD (float32; channels_last dmid[b][t][q'] at
+/// b*dmid_batch_stride + t*dmid_ld + q', channels_first dmid[b][q'][t] at b*dmid_batch_stride +
+/// q'*dmid_ld + t, with D's multiplier-major q' = m*C + c):
+///   input:   dx[b, l, c] = sum over (t, j, m) with t*s + j*d - pad_left = l of
+///            W[m][j][c] dmid[b, t, q'] (the transposed depthwise convolution), one thread per
+///            element of dx, written in the layer's dtype with x's strides;
+///   weights: per chunk of (batch, step) pairs r = b*Lout + t, the float32 partial sums
+///            ddw_partial[chunk][m][j][c] of dmid[b, t, q'] x[b, t*s + j*d - pad_left, c]: groups
+///            of 2^lanes_log2 threads take one (m, j, c), lanes stride over the chunk's pairs and
+///            are folded in a fixed order (no atomics: the same result every run).
+struct DepthwiseGradPlan {
+  enum class Kind : std::uint8_t { input, weights };
+  Kind kind = Kind::input;
+  DType dtype = DType::f32;  ///< x, dx and the depthwise weights
+  DataFormat format = DataFormat::channels_last;
+  std::int64_t batch = 0;
+  std::int64_t length = 0;
+  std::int64_t in_channels = 0;
+  std::int64_t depth_multiplier = 1;
+  std::int64_t kernel_size = 1;
+  std::int64_t strides = 1;
+  std::int64_t dilation_rate = 1;
+  std::int64_t pad_left = 0;
+  std::int64_t out_length = 0;
+  /// x's (weights) or dx's (input) strides in elements.
+  std::int64_t x_batch_stride = 0;
+  std::int64_t x_time_stride = 0;
+  std::int64_t x_channel_stride = 0;
+  std::int64_t dmid_ld = 0;
+  std::int64_t dmid_batch_stride = 0;
+  // weights: the chunks of (batch, step) pairs and the thread groups.
+  std::int64_t chunk_pairs = 0;  ///< pairs per chunk
+  std::int64_t chunks = 0;
+  int lanes_log2 = 0;
+  std::int64_t output_groups = 0;  ///< CTAs per chunk
+  std::int64_t blocks = 0;         ///< CTAs of work (grid-stride over them)
+  std::int64_t grid = 0;           ///< CTAs launched
+};
+struct DepthwiseGradStep {
+  DepthwiseGradPlan plan;
+};
+
+/// A deterministic float32 reduction and relayout: for every element e = (e0, e1, e2) of
+/// `extent`, out[sum e_i out_stride_i] = sum over r < r_count, u < u_count of
+/// in[in_offset + sum e_i in_stride_i + r r_stride + u u_stride]. Groups of 2^lanes_log2 threads
+/// take one element; lanes stride over the (r, u) pairs and are folded in a fixed order. Writes
+/// the caller's gradients in Keras layouts from the packed float32 sums (and sums per-batch or
+/// per-chunk partials, or dz's columns for the bias when no bias-gradient epilogue was found).
+struct ReducePlan {
+  DType in_dtype = DType::f32;
+  std::int64_t extent[3] = {1, 1, 1};
+  std::int64_t in_stride[3] = {0, 0, 0};
+  std::int64_t out_stride[3] = {0, 0, 0};
+  std::int64_t in_offset = 0;
+  std::int64_t r_count = 1;
+  std::int64_t r_stride = 0;
+  std::int64_t u_count = 1;
+  std::int64_t u_stride = 0;
+  int lanes_log2 = 0;
+  std::int64_t grid = 0;
+  [[nodiscard]] std::int64_t elements() const { return extent[0] * extent[1] * extent[2]; }
+};
+struct ReduceStep {
+  ReducePlan plan;
+  Buffer source = Buffer::dpw_partial;
+  Buffer target = Buffer::grad_pointwise;
+};
+
+using Step = std::variant<DepthwiseStep, GemmStep, EpilogueStep, StreamCopyStep,
+                          ActivationGradStep, DepthwiseGradStep, ReduceStep>;
 
 }  // namespace sepconv::detail

@@ -205,4 +205,85 @@ Report compare(const LayerConfig& config, std::int64_t in_channels, const Precis
   return checker.report;
 }
 
+// ---- gradients ----------------------------------------------------------------------------------
+
+GradientLengths gradient_lengths(const LayerConfig& config, std::int64_t batch,
+                                 std::int64_t length) {
+  const std::int64_t pairs = batch * output_length(config, length);
+  const std::int64_t F = config.filters;
+  return {F + config.kernel_size * config.depth_multiplier, F + pairs, config.kernel_size + pairs,
+          pairs};
+}
+
+double gradient_tolerance(const LayerConfig& config, const Precision& precision,
+                          std::int64_t n, std::int64_t out_length) {
+  std::int64_t n_dz = 8;
+  if (is_row_reduction(config.activation)) {
+    n_dz += config.data_format == DataFormat::channels_last ? config.filters : out_length;
+  }
+  return kToleranceFactor *
+         (2 * unit_roundoff(precision) + static_cast<double>(n + n_dz) * std::ldexp(1.0, -24));
+}
+
+std::string GradientReport::summary() const {
+  return detail::str("dx: ", input.summary(), "\nd depthwise: ", depthwise.summary(),
+                     "\nd pointwise: ", pointwise.summary(), "\nd bias: ", bias.summary());
+}
+
+namespace {
+
+// Every element of a host view (row-major over its shape) against the reference array.
+Report compare_gradient(const char* name, const ConstTensorView& got,
+                        const std::vector<double>& want, const std::vector<double>& magnitude,
+                        double tol) {
+  Checker checker;
+  const std::int64_t n0 = got.shape[0];
+  const std::int64_t n1 = got.rank > 1 ? got.shape[1] : 1;
+  const std::int64_t n2 = got.rank > 2 ? got.shape[2] : 1;
+  if (static_cast<std::int64_t>(want.size()) != n0 * n1 * n2) {
+    detail::fail(name, detail::str(n0 * n1 * n2, " elements"),
+                 detail::str("the reference's ", want.size()));
+  }
+  const double tiny = got.dtype == DType::f16 ? std::ldexp(1.0, -14) : std::ldexp(1.0, -126);
+  std::size_t i = 0;
+  for (std::int64_t a = 0; a < n0; ++a) {
+    for (std::int64_t b = 0; b < n1; ++b) {
+      for (std::int64_t c = 0; c < n2; ++c, ++i) {
+        const double ref = want[i];
+        const double allowed =
+            tol * magnitude[i] + storage_roundoff(got.dtype) * std::fabs(ref) + tiny;
+        const double value = detail::load_element(got.data, got.dtype, got.offset(a, b, c));
+        checker.check(value, ref, ref - allowed, ref + allowed, [&] {
+          return detail::str(name, "[", a, ", ", b, ", ", c, "] ref=", ref, " S=", magnitude[i]);
+        });
+      }
+    }
+  }
+  checker.report.normwise_error = checker.ref2 > 0 ? std::sqrt(checker.err2 / checker.ref2)
+                                                   : std::sqrt(checker.err2);
+  return checker.report;
+}
+
+}  // namespace
+
+GradientReport compare_gradients(const LayerConfig& config, std::int64_t batch,
+                                 std::int64_t length, const Precision& precision,
+                                 const reference::GradientDetail& ref, const Gradients& got,
+                                 bool trainable) {
+  const GradientLengths n = gradient_lengths(config, batch, length);
+  const std::int64_t lout = output_length(config, length);
+  auto tol = [&](std::int64_t len) { return gradient_tolerance(config, precision, len, lout); };
+  GradientReport r;
+  r.input = compare_gradient("dx", got.input, ref.input, ref.input_magnitude, tol(n.input));
+  if (!trainable) return r;
+  r.depthwise = compare_gradient("d depthwise", got.depthwise, ref.depthwise,
+                                 ref.depthwise_magnitude, tol(n.depthwise));
+  r.pointwise = compare_gradient("d pointwise", got.pointwise, ref.pointwise,
+                                 ref.pointwise_magnitude, tol(n.pointwise));
+  if (config.use_bias) {
+    r.bias = compare_gradient("d bias", got.bias, ref.bias, ref.bias_magnitude, tol(n.bias));
+  }
+  return r;
+}
+
 }  // namespace sepconv::accuracy

@@ -15,13 +15,30 @@ namespace {
 
 // Everything a plan depends on besides the layer (its config and precision): the request's
 // shapes, window size, strides and alignments; for a streaming chunk also its outputs and the
-// steps its first output reads before it (its stride phase).
-std::array<std::int64_t, 17> plan_key(std::uint64_t layer, const detail::PlanRequest& r) {
-  return {static_cast<std::int64_t>(layer), r.shape.batch, r.shape.length, r.window.batch_count,
-          r.window.time_count, r.x_strides[0], r.x_strides[1], r.x_strides[2], r.y_strides[0],
-          r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align,
-          r.stream ? 1 : 0, r.stream ? r.shape.geometry.out_length : 0,
-          r.stream ? r.shape.geometry.pad.left : 0};
+// steps its first output reads before it (its stride phase); for the training forward and the
+// backward what they keep and compute and their views' strides.
+using PlanKey = std::array<std::int64_t, 33>;  // Context::Impl::Key
+
+PlanKey plan_key(std::uint64_t layer, const detail::PlanRequest& r) {
+  const bool training = r.pass != detail::PlanRequest::Pass::forward;
+  PlanKey key = {
+      static_cast<std::int64_t>(layer), r.shape.batch, r.shape.length, r.window.batch_count,
+      r.window.time_count, r.x_strides[0], r.x_strides[1], r.x_strides[2], r.y_strides[0],
+      r.y_strides[1], r.y_strides[2], r.x_align, r.y_align, r.bias_align,
+      r.stream ? 1 : 0, r.stream ? r.shape.geometry.out_length : 0,
+      r.stream ? r.shape.geometry.pad.left : 0};
+  if (training) {
+    std::size_t i = 17;
+    for (const std::int64_t v : {static_cast<std::int64_t>(r.pass), std::int64_t{r.keep_d},
+                                 std::int64_t{r.trainable}, r.grad_bias_stride}) {
+      key[i++] = v;
+    }
+    for (const auto* strides : {r.dy_strides, r.dx_strides, r.grad_depthwise_strides,
+                                r.grad_pointwise_strides}) {
+      for (int a = 0; a < 3; ++a) key[i++] = strides[a];
+    }
+  }
+  return key;
 }
 
 }  // namespace
@@ -58,9 +75,14 @@ std::shared_ptr<detail::BoundPlan> Context::Impl::bind(const detail::PlanRequest
     }
   } catch (const Unsupported&) {
     detail::PlanRequest simpler = request;
-    if (p.bias == detail::BiasMode::gemm_epilogue && !p.float32_intermediate()) {
-      simpler.force_bias = detail::BiasMode::elementwise;
-    } else if (p.bytes(detail::Buffer::z) == 0) {
+    if (request.pass == detail::PlanRequest::Pass::backward) {
+      // The backward's GEMMs read and write aligned workspace only; what may lack an algorithm
+      // is the bias-gradient epilogue: the bias gradient then sums dz in a reduction.
+      if (request.no_bias_gradient_epilogue) throw;
+      simpler.no_bias_gradient_epilogue = true;
+    } else if (p.bias == detail::BiasMode::gemm_epilogue && !p.float32_intermediate()) {
+      simpler.force_bias = detail::BiasMode::elementwise;  // (a training forward refuses it)
+    } else if (p.bytes(detail::Buffer::z) == 0 && p.bytes(detail::Buffer::saved_z) == 0) {
       simpler.gemm_to_scratch = true;
     } else {
       throw;

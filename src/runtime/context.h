@@ -31,7 +31,7 @@ struct Context::Impl {
 
   /// What a plan depends on besides the layer's config (context.cpp, plan_key): fixed size, so a
   /// lookup allocates nothing.
-  using Key = std::array<std::int64_t, 17>;
+  using Key = std::array<std::int64_t, 33>;
 
   /// The plan of a layer's request, bound and cached (bounded LRU, under a lock): made, its
   /// GEMMs' algorithms chosen and its bias bound the first time, looked up afterwards.

@@ -49,4 +49,25 @@ void run_window(const BoundPlan& bound, std::int64_t batch_begin, std::int64_t t
                 std::size_t workspace_bytes, cublasLtHandle_t handle, cudaStream_t stream,
                 void* history = nullptr);
 
+/// The caller's tensors a plan binds (device views; empty where the plan names none): x and y, dy
+/// and the gradients, the training state, a stream state's history.
+struct Bindings {
+  ConstTensorView x;
+  TensorView y;
+  ConstTensorView dy;
+  TensorView dx;
+  TensorView grad_depthwise;
+  TensorView grad_pointwise;
+  TensorView grad_bias;
+  void* state = nullptr;    ///< the training state (bound.plan.state_bytes())
+  void* history = nullptr;  ///< a stream state's device history (Buffer::history)
+};
+
+/// Enqueues the steps of a whole-problem plan (the training forward, the backward) on `stream`,
+/// with an NVTX range around each step. The workspace must hold bound.workspace_bytes(). No
+/// allocation, no synchronisation.
+void run_plan(const BoundPlan& bound, const Bindings& tensors, const DeviceWeights& weights,
+              void* workspace, std::size_t workspace_bytes, cublasLtHandle_t handle,
+              cudaStream_t stream);
+
 }  // namespace sepconv::detail

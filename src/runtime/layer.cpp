@@ -57,6 +57,7 @@ struct SeparableConv1D::Impl {
   DeviceBuffer pointwise;  // Wp' (K, F), the GEMM's type
   DeviceBuffer bias;       // (F), the GEMM's type
   bool weights_set = false;
+  bool trainable = true;   // Keras's `trainable`: the backward computes the weight gradients
 
   [[nodiscard]] detail::ContextAccess::State& context_state() const {
     return detail::ContextAccess::impl(*context);
@@ -174,10 +175,22 @@ struct SeparableConv1D::Impl {
   // A forward of validated views: memory and stream checks, then every window.
   void run(const ProblemShape& shape, ConstTensorView x, TensorView y, void* workspace,
            std::size_t workspace_bytes, cudaStream_t stream) const;
-  // x and y in memory of the layer's device, the workspace 256-byte aligned device memory of it
-  // (or null), the stream one of its streams: InvalidArgument otherwise.
-  void check_memory(const ConstTensorView& x, const ConstTensorView& y, const void* workspace,
-                    cudaStream_t stream) const;
+  // The views (x, y, ...; empty ones skipped) in memory of the layer's device, the workspace
+  // 256-byte aligned device memory of it (or null), the stream one of its streams:
+  // InvalidArgument otherwise.
+  void check_memory(std::initializer_list<std::pair<const char*, ConstTensorView>> views,
+                    void* workspace, cudaStream_t stream) const;
+
+  // The training forward's or the backward's request: the whole problem, these views.
+  [[nodiscard]] detail::PlanRequest training_request(const ProblemShape& shape,
+                                                     const ConstTensorView& x,
+                                                     const ConstTensorView& y,
+                                                     detail::PlanRequest::Pass pass) const;
+  // The backward's request for these views (dy in y's place).
+  [[nodiscard]] detail::PlanRequest backward_request(const ProblemShape& shape,
+                                                     const ConstTensorView& x,
+                                                     const ConstTensorView& dy,
+                                                     const Gradients& g) const;
 
   // The weights, validated, copied in the order of `stream`'s work.
   void upload_weights(const Weights& weights, cudaStream_t stream);
@@ -392,7 +405,7 @@ void SeparableConv1D::forward(ConstTensorView x, TensorView y, void* workspace,
 void SeparableConv1D::Impl::run(const ProblemShape& shape, ConstTensorView x, TensorView y,
                                 void* workspace, std::size_t workspace_bytes,
                                 cudaStream_t stream) const {
-  check_memory(x, y, workspace, stream);
+  check_memory({{"x", x}, {"y", y}}, workspace, stream);
   const int device = context->device();
   DeviceGuard guard(device);
   const std::size_t available = workspace == nullptr ? 0 : workspace_bytes;
@@ -416,11 +429,12 @@ void SeparableConv1D::Impl::run(const ProblemShape& shape, ConstTensorView x, Te
   }
 }
 
-void SeparableConv1D::Impl::check_memory(const ConstTensorView& x, const ConstTensorView& y,
-                                         const void* workspace, cudaStream_t stream) const {
+void SeparableConv1D::Impl::check_memory(
+    std::initializer_list<std::pair<const char*, ConstTensorView>> views, void* workspace,
+    cudaStream_t stream) const {
   const int device = context->device();
-  for (const auto& [name, view] : {std::pair<const char*, ConstTensorView>{"x", x}, {"y", y}}) {
-    if (view.numel() == 0) continue;  // a chunk without outputs has no y
+  for (const auto& [name, view] : views) {
+    if (view.empty() || view.numel() == 0) continue;
     int owner = -1;
     const auto kind = detail::memory_kind(view.data, &owner);
     if (kind == detail::MemoryKind::host) {
@@ -504,7 +518,7 @@ void SeparableConv1D::forward_chunk(ConstTensorView x, TensorView y, StreamState
   const ProblemShape shape =
       validate_chunk(m.config, m.precision.dtype, x, m.weight_views(), y, s.position);
   detail::check_stream_rows(shape, s.batch, m.in_channels);
-  m.check_memory(x, y, s.workspace.data(), stream);
+  m.check_memory({{"x", x}, {"y", y}}, s.workspace.data(), stream);
   DeviceGuard guard(m.context->device());
   if (shape.length <= s.max_chunk) {
     m.run_chunk(s, m.chunk_plan(s, shape, x, y), x, y, stream);
@@ -587,6 +601,208 @@ std::string SeparableConv1D::describe_chunk(std::int64_t batch, std::int64_t ste
   }
   o << "  chunk workspace " << bound->workspace_bytes() << " bytes\n";
   return o.str();
+}
+
+}  // namespace sepconv
+
+// ---- training: the training forward and the backward ---------------------------------------------
+
+namespace sepconv {
+
+using Pass = detail::PlanRequest::Pass;
+
+void SeparableConv1D::set_trainable(bool trainable) noexcept { impl_->trainable = trainable; }
+bool SeparableConv1D::trainable() const noexcept { return impl_->trainable; }
+
+detail::PlanRequest SeparableConv1D::Impl::training_request(const ProblemShape& shape,
+                                                            const ConstTensorView& x,
+                                                            const ConstTensorView& y,
+                                                            Pass pass) const {
+  detail::PlanRequest r = request(shape, x, y, {0, shape.batch, 0, shape.geometry.out_length});
+  r.pass = pass;
+  r.keep_d = detail::keep_intermediate(config, precision, shape);
+  r.trainable = trainable;
+  return r;
+}
+
+detail::PlanRequest SeparableConv1D::Impl::backward_request(const ProblemShape& shape,
+                                                            const ConstTensorView& x,
+                                                            const ConstTensorView& dy,
+                                                            const Gradients& g) const {
+  detail::PlanRequest r = training_request(shape, x, dy, Pass::backward);
+  for (int i = 0; i < 3; ++i) {
+    r.dy_strides[i] = dy.strides[i];
+    r.dx_strides[i] = g.input.strides[i];
+    r.grad_depthwise_strides[i] = g.depthwise.strides[i];
+    r.grad_pointwise_strides[i] = g.pointwise.strides[i];
+  }
+  r.grad_bias_stride = g.bias.strides[0];
+  return r;
+}
+
+namespace {
+
+// The training state the caller passes: device memory of the device, 256-byte aligned, large
+// enough.
+void check_state(const void* state, std::size_t bytes, std::size_t needed, int device) {
+  if (needed == 0) return;
+  if (state == nullptr || bytes < needed) {
+    fail("state", state == nullptr ? std::string("none") : str(bytes, " bytes"),
+         str("the ", needed, " bytes of training_state_size"));
+  }
+  if (reinterpret_cast<std::uintptr_t>(state) % 256 != 0) {
+    fail("state", "a pointer not 256-byte aligned", "cudaMalloc'd (256-byte aligned) memory");
+  }
+  int owner = -1;
+  const auto kind = detail::memory_kind(state, &owner);
+  if (kind == detail::MemoryKind::host || (kind == detail::MemoryKind::device && owner != device)) {
+    fail("state", kind == detail::MemoryKind::host ? "host memory" : str("memory of device ", owner),
+         str("device memory of the layer's device ", device));
+  }
+}
+
+void check_workspace(std::size_t bytes, std::size_t needed) {
+  if (bytes < needed) {
+    fail("workspace", str(bytes, " bytes"),
+         str("at least the ", needed,
+             " bytes this call needs in one piece (training_workspace_size)"));
+  }
+}
+
+// A contiguous view of a placeholder address, for sizing and describing.
+TensorView placeholder(DType dtype, std::initializer_list<std::int64_t> shape) {
+  return contiguous_view(reinterpret_cast<void*>(std::uintptr_t{256}), dtype, shape);
+}
+
+}  // namespace
+
+std::size_t SeparableConv1D::training_state_size(std::int64_t batch, std::int64_t length) const {
+  if (batch < 0) fail("batch", std::to_string(batch), "a batch >= 0");
+  if (batch == 0) return 0;
+  const Impl& m = *impl_;
+  const ProblemShape shape = detail::problem_shape(m.config, batch, length, m.in_channels);
+  const auto s = m.placeholders(shape);
+  return static_cast<std::size_t>(
+      detail::training_state_layout(m.training_request(shape, s.x, s.y, Pass::training_forward),
+                                    m.context_state().limits)
+          .bytes);
+}
+
+std::size_t SeparableConv1D::training_workspace_size(std::int64_t batch,
+                                                     std::int64_t length) const {
+  if (batch < 0) fail("batch", std::to_string(batch), "a batch >= 0");
+  if (batch == 0) return 0;
+  const Impl& m = *impl_;
+  DeviceGuard guard(m.context->device());
+  const ProblemShape shape = detail::problem_shape(m.config, batch, length, m.in_channels);
+  // The training forward: cuBLASLt's algorithm (and its workspace) may depend on y's alignment
+  // and layout when the GEMM writes y (a linear layer), so the largest over them.
+  const auto e = static_cast<std::int64_t>(dtype_size(m.precision.dtype));
+  std::size_t most = 0;
+  for (const bool padded : {false, true}) {
+    for (std::int64_t align = e; align <= 256; align *= 2) {
+      const auto s = m.placeholders(shape, align, padded);
+      most = std::max(most,
+                      m.plan(m.training_request(shape, s.x, s.y, Pass::training_forward))
+                          ->workspace_bytes());
+    }
+  }
+  // The backward touches aligned workspace, state and weights only: one size, the trainable
+  // one's (the larger).
+  const auto s = m.placeholders(shape);
+  const std::int64_t cm = shape.mid_channels(m.config);
+  Gradients g{TensorView{const_cast<void*>(s.x.data), s.x.dtype, 3, s.x.shape, s.x.strides},
+              placeholder(DType::f32, {m.config.kernel_size, m.in_channels, m.config.depth_multiplier}),
+              placeholder(DType::f32, {1, cm, m.config.filters}),
+              m.config.use_bias ? placeholder(DType::f32, {m.config.filters}) : TensorView{}};
+  detail::PlanRequest r = m.backward_request(shape, s.x, s.y, g);
+  r.trainable = true;
+  return std::max(most, m.plan(r)->workspace_bytes());
+}
+
+std::string SeparableConv1D::describe_training(std::int64_t batch, std::int64_t length) const {
+  const Impl& m = *impl_;
+  DeviceGuard guard(m.context->device());
+  const ProblemShape shape = detail::problem_shape(m.config, batch, length, m.in_channels);
+  std::ostringstream o;
+  o << m.context->describe() << "\n";
+  if (batch == 0) return o.str() + "  batch 0: the backward only writes zero weight gradients\n";
+  const auto s = m.placeholders(shape);
+  const std::int64_t cm = shape.mid_channels(m.config);
+  const Gradients g{TensorView{const_cast<void*>(s.x.data), s.x.dtype, 3, s.x.shape, s.x.strides},
+                    placeholder(DType::f32, {m.config.kernel_size, m.in_channels,
+                                             m.config.depth_multiplier}),
+                    placeholder(DType::f32, {1, cm, m.config.filters}),
+                    m.config.use_bias ? placeholder(DType::f32, {m.config.filters}) : TensorView{}};
+  for (const auto& r : {m.training_request(shape, s.x, s.y, Pass::training_forward),
+                        m.backward_request(shape, s.x, s.y, g)}) {
+    const auto bound = m.plan(r);
+    o << bound->plan.describe();
+    for (const auto& matmul : bound->matmuls) {
+      if (matmul) {
+        o << "  cuBLASLt: " << matmul->shape() << ", algorithm workspace "
+          << matmul->workspace_size() << " bytes\n";
+      }
+    }
+    o << "  workspace " << bound->workspace_bytes() << " bytes\n";
+  }
+  return o.str();
+}
+
+void SeparableConv1D::forward_training(ConstTensorView x, TensorView y, void* state,
+                                       std::size_t state_bytes, void* workspace,
+                                       std::size_t workspace_bytes, cudaStream_t stream) const {
+  const Impl& m = *impl_;
+  detail::ScopedRange range("sepconv::forward_training");
+  if (!m.weights_set) fail("weights", "no weights", "set_weights before the first forward");
+  const ProblemShape shape = validate_forward(m.config, m.precision.dtype, x, m.weight_views(), y);
+  if (shape.batch == 0) return;
+  m.check_memory({{"x", x}, {"y", y}}, workspace, stream);
+  DeviceGuard guard(m.context->device());
+  const auto bound = m.plan(m.training_request(shape, x, y, Pass::training_forward));
+  check_state(state, state_bytes, static_cast<std::size_t>(bound->plan.state_bytes()),
+              m.context->device());
+  check_workspace(workspace_bytes, bound->workspace_bytes());
+  detail::Bindings t;
+  t.x = x;
+  t.y = y;
+  t.state = state;
+  detail::run_plan(*bound, t, m.device_weights(), workspace, workspace_bytes,
+                   m.context_state().handle.get(), stream);
+}
+
+void SeparableConv1D::backward(ConstTensorView x, ConstTensorView dy, const void* state,
+                               std::size_t state_bytes, const Gradients& gradients,
+                               void* workspace, std::size_t workspace_bytes,
+                               cudaStream_t stream) const {
+  const Impl& m = *impl_;
+  detail::ScopedRange range("sepconv::backward");
+  if (!m.weights_set) fail("weights", "no weights", "set_weights before the first backward");
+  const ProblemShape shape = validate_backward(m.config, m.precision.dtype, x, m.weight_views(),
+                                               dy, gradients, m.trainable);
+  if (shape.batch == 0 && !m.trainable) return;  // nothing to write
+  m.check_memory({{"x", x},
+                  {"dy", dy},
+                  {"grad_input", gradients.input},
+                  {"grad_depthwise", gradients.depthwise},
+                  {"grad_pointwise", gradients.pointwise},
+                  {"grad_bias", gradients.bias}},
+                 workspace, stream);
+  DeviceGuard guard(m.context->device());
+  const auto bound = m.plan(m.backward_request(shape, x, dy, gradients));
+  check_state(state, state_bytes, static_cast<std::size_t>(bound->plan.state_bytes()),
+              m.context->device());
+  check_workspace(workspace_bytes, bound->workspace_bytes());
+  detail::Bindings t;
+  t.x = x;
+  t.dy = dy;
+  t.dx = gradients.input;
+  t.grad_depthwise = gradients.depthwise;
+  t.grad_pointwise = gradients.pointwise;
+  t.grad_bias = gradients.bias;
+  t.state = const_cast<void*>(state);
+  detail::run_plan(*bound, t, m.device_weights(), workspace, workspace_bytes,
+                   m.context_state().handle.get(), stream);
 }
 
 }  // namespace sepconv

@@ -30,6 +30,7 @@ cublasLtEpilogue_t lt_epilogue(GemmEpilogue e) {
     case GemmEpilogue::bias: return CUBLASLT_EPILOGUE_BIAS;
     case GemmEpilogue::relu: return CUBLASLT_EPILOGUE_RELU;
     case GemmEpilogue::relu_bias: return CUBLASLT_EPILOGUE_RELU_BIAS;
+    case GemmEpilogue::bias_gradient_b: return CUBLASLT_EPILOGUE_BGRADB;
     case GemmEpilogue::none: break;
   }
   return CUBLASLT_EPILOGUE_DEFAULT;
@@ -101,13 +102,19 @@ LtMatmul::LtMatmul(const GemmPlan& plan) : plan_(plan) {
         static_cast<std::int32_t>(lt_data_type(g.dtype)));
     set(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, std::int64_t{0});  // one bias, every batch
   }
+  if (has_bias_gradient()) {
+    // The bias gradient has the output's type; batches write their own vectors, n apart.
+    set(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+        static_cast<std::int32_t>(lt_data_type(g.c_dtype())));
+    set(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, g.batch_count > 1 ? g.n : std::int64_t{0});
+  }
 
   // Stored shapes: op(A) is m x k, op(B) is k x n, C = D is m x n.
   a_ = make_layout(g.dtype, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda, g.batch_count,
                    g.stride_a);
   b_ = make_layout(g.dtype, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb, g.batch_count,
                    g.stride_b);
-  c_ = make_layout(g.dtype, g.m, g.n, g.ldc, g.batch_count, g.stride_c);
+  c_ = make_layout(g.c_dtype(), g.m, g.n, g.ldc, g.batch_count, g.stride_c);
 
   cublasLtMatmulPreference_t preference = nullptr;
   SEPCONV_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&preference));
@@ -126,6 +133,10 @@ bool LtMatmul::has_bias() const noexcept {
   return plan_.epilogue == GemmEpilogue::bias || plan_.epilogue == GemmEpilogue::relu_bias;
 }
 
+bool LtMatmul::has_bias_gradient() const noexcept {
+  return plan_.epilogue == GemmEpilogue::bias_gradient_b;
+}
+
 void LtMatmul::set_bias_pointer(const void* bias) {
   set(desc_.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
   bias_ = bias;
@@ -134,7 +145,7 @@ void LtMatmul::set_bias_pointer(const void* bias) {
 std::string LtMatmul::shape() const {
   const GemmPlan& g = plan_;
   return str(g.m, " x ", g.n, " x ", g.k, " GEMM (m x n x k, batch ", g.batch_count, "), ",
-             to_string(g.dtype), ", math ", to_string(g.math), ", op(A) ", g.trans_a ? "T" : "N",
+             to_string(g.dtype), g.float32_output ? " -> float32" : "", ", math ", to_string(g.math), ", op(A) ", g.trans_a ? "T" : "N",
              " lda ", g.lda, ", op(B) ", g.trans_b ? "T" : "N", " ldb ", g.ldb, ", ldc ", g.ldc,
              ", epilogue ", gemm_epilogue_name(g.epilogue), ", alignment A/B/C ", g.align_a, "/",
              g.align_b, "/", g.align_c, " bytes");
@@ -145,7 +156,7 @@ void LtMatmul::choose_algorithm(cublasLtHandle_t handle, std::size_t max_workspa
       static_cast<std::uint64_t>(max_workspace));
   // The heuristic takes the bias's alignment from the pointer's value and never dereferences it:
   // a placeholder address with exactly the plan's alignment stands in for the real bias.
-  if (has_bias()) {
+  if (has_bias() || has_bias_gradient()) {
     set_bias_pointer(reinterpret_cast<const void*>(static_cast<std::uintptr_t>(plan_.align_bias)));
   }
   cublasLtMatmulHeuristicResult_t result{};
@@ -182,9 +193,43 @@ void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* 
     if (bias_ == nullptr) fail("bias", "no bound bias", "the bias the GEMM's epilogue adds");
     check_aligned("bias", bias_, plan_.align_bias);
   }
+  if (has_bias_gradient()) {
+    throw Error("sepconv: internal error: a bias-gradient GEMM run without its output (" +
+                shape() + ")");
+  }
+  matmul(handle, desc_.get(), a, b, c, workspace, workspace_bytes, stream);
+}
+
+void LtMatmul::run(cublasLtHandle_t handle, const void* a, const void* b, void* c,
+                   void* bias_gradient, void* workspace, std::size_t workspace_bytes,
+                   cudaStream_t stream) const {
+  if (!has_algorithm_) {
+    throw Error("sepconv: internal error: LtMatmul::run before choose_algorithm for the " +
+                shape());
+  }
+  if (!has_bias_gradient()) return run(handle, a, b, c, workspace, workspace_bytes, stream);
+  if (workspace_bytes < workspace_size_) {
+    fail("workspace", str(workspace_bytes, " bytes"),
+         str("at least the ", workspace_size_, " bytes the GEMM's algorithm needs"));
+  }
+  check_aligned("A", a, plan_.align_a);
+  check_aligned("B", b, plan_.align_b);
+  check_aligned("C", c, plan_.align_c);
+  check_aligned("bias gradient", bias_gradient, plan_.align_bias);
+  // The output pointer lives in the descriptor, which cuBLASLt reads when cublasLtMatmul is
+  // called: set and call under the lock, so concurrent runs of this matmul (distinct
+  // workspaces) cannot see each other's pointer.
+  std::lock_guard<std::mutex> lock(*bias_gradient_mutex_);
+  set(desc_.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, static_cast<const void*>(bias_gradient));
+  matmul(handle, desc_.get(), a, b, c, workspace, workspace_bytes, stream);
+}
+
+void LtMatmul::matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, const void* a,
+                      const void* b, void* c, void* workspace, std::size_t workspace_bytes,
+                      cudaStream_t stream) const {
   const float alpha = 1.0f;
   const float beta = 0.0f;
-  SEPCONV_CUBLAS_TRY(cublasLtMatmul(handle, desc_.get(), &alpha, a, a_.get(), b, b_.get(), &beta, c,
+  SEPCONV_CUBLAS_TRY(cublasLtMatmul(handle, desc, &alpha, a, a_.get(), b, b_.get(), &beta, c,
                                     c_.get(), c, c_.get(), &algorithm_, workspace, workspace_bytes,
                                     stream));
 }

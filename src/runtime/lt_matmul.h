@@ -45,6 +45,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -93,6 +94,8 @@ class LtMatmul {
   [[nodiscard]] cublasLtMatmulPreference_t preference() const noexcept { return preference_.get(); }
   /// True when the epilogue adds a bias (BIAS or RELU_BIAS).
   [[nodiscard]] bool has_bias() const noexcept;
+  /// True when the epilogue writes a bias gradient (BGRADB): run() then takes its output.
+  [[nodiscard]] bool has_bias_gradient() const noexcept;
 
   /// Asks cuBLASLt's heuristic once for the best algorithm within `max_workspace` bytes and pins
   /// it; later runs use that algorithm only, so results are bitwise identical run to run.
@@ -117,6 +120,12 @@ class LtMatmul {
   void run(cublasLtHandle_t handle, const void* a, const void* b, void* c, void* workspace,
            std::size_t workspace_bytes, cudaStream_t stream) const;
 
+  /// The same for a bias-gradient epilogue (BGRADB): `bias_gradient` is where it writes (device
+  /// memory, n values of C's type per batch, n apart). Runs of one LtMatmul from several threads
+  /// are serialised around the descriptor's pointer (cuBLASLt reads it when called).
+  void run(cublasLtHandle_t handle, const void* a, const void* b, void* c, void* bias_gradient,
+           void* workspace, std::size_t workspace_bytes, cudaStream_t stream) const;
+
   /// "m x n x k GEMM (batch b), dtype, math, lda/ldb/ldc, epilogue": for messages.
   [[nodiscard]] std::string shape() const;
 
@@ -131,6 +140,12 @@ class LtMatmul {
   bool has_algorithm_ = false;
   std::size_t workspace_size_ = 0;
   const void* bias_ = nullptr;
+  /// Serialises runs of a bias-gradient matmul around its descriptor's pointer (a unique_ptr:
+  /// LtMatmul stays movable).
+  std::unique_ptr<std::mutex> bias_gradient_mutex_ = std::make_unique<std::mutex>();
+
+  void matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, const void* a, const void* b,
+              void* c, void* workspace, std::size_t workspace_bytes, cudaStream_t stream) const;
 };
 
 }  // namespace sepconv::detail

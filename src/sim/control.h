@@ -58,7 +58,8 @@ struct GemmQuery {
   int element_bytes = 4;
   /// The alignments (bytes) the preference promises for A, B, C, D, and the bias pointer's.
   int align_a = 256, align_b = 256, align_c = 256, align_d = 256, align_bias = 256;
-  bool has_bias = false;
+  bool has_bias = false;       ///< a BIAS or RELU_BIAS epilogue
+  bool bias_gradient = false;  ///< a BGRADA or BGRADB epilogue
   std::size_t max_workspace = 0;  ///< the preference's MAX_WORKSPACE_BYTES
 };
 

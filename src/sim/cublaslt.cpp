@@ -6,7 +6,7 @@
 // The heuristic applies cuBLASLt's documented requirements before it answers: descriptors it can
 // execute (emulator::read_matmul: orders, types, transposes, epilogues, ld >= rows, shapes that
 // chain, ROWS/COLS that fit int32), A and B of one type, C and D of A's type (or float32 for
-// 16-bit inputs), a bias of D's type, and every pointer at least element-aligned, both as the
+// 16-bit inputs), a bias or bias gradient of D's type, and every pointer at least element-aligned, both as the
 // preference's MIN_ALIGNMENT promises and (for the bias) as its pointer value says. What it then
 // answers, the workspace an algorithm needs or "no algorithm", is control.h's policy. The
 // algorithm remembers the problem and the alignments it was chosen for; cublasLtMatmul refuses
@@ -73,6 +73,7 @@ std::uint64_t fingerprint(const Matmul& mm) {
   mix(mm.trans_a);
   mix(mm.trans_b);
   mix(mm.add_bias);
+  mix(static_cast<std::int64_t>(mm.bias_gradient));
   mix(mm.relu);
   mix(static_cast<std::int64_t>(mm.bias_dtype));
   mix(mm.bias_stride);
@@ -81,6 +82,12 @@ std::uint64_t fingerprint(const Matmul& mm) {
 
 int element_bytes(sepconv::DType t) { return static_cast<int>(sepconv::dtype_size(t)); }
 
+// The epilogue reads a bias (BIAS, RELU_BIAS) or writes a bias gradient (BGRADA, BGRADB) at
+// BIAS_POINTER.
+bool uses_bias_pointer(const Matmul& mm) {
+  return mm.add_bias || mm.bias_gradient != Matmul::BiasGradient::none;
+}
+
 // The documented type combinations; "" or why not.
 std::string unsupported_types(const Matmul& mm) {
   const auto ab = mm.a.dtype;
@@ -88,6 +95,9 @@ std::string unsupported_types(const Matmul& mm) {
   if (mm.c.dtype != cd) return "C and D of different types";
   if (cd != ab && cd != sepconv::DType::f32) return "C/D of neither A's type nor float32";
   if (mm.add_bias && mm.bias_dtype != cd) return "a bias of another type than D";
+  if (uses_bias_pointer(mm) && !mm.add_bias && mm.bias_dtype != cd) {
+    return "a bias gradient of another type than D";
+  }
   return "";
 }
 
@@ -211,14 +221,15 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(
                                                : CUDA_R_16BF;
   q.element_bytes = element_bytes(mm.a.dtype);
   q.has_bias = mm.add_bias;
-  q.align_bias = mm.add_bias ? alignment(mm.bias) : 256;
+  q.bias_gradient = mm.bias_gradient != Matmul::BiasGradient::none;
+  q.align_bias = uses_bias_pointer(mm) ? alignment(mm.bias) : 256;
   const int need[5] = {element_bytes(mm.a.dtype), element_bytes(mm.b.dtype),
                        element_bytes(mm.c.dtype), element_bytes(mm.d.dtype),
                        element_bytes(mm.bias_dtype)};
   const int have[5] = {q.align_a, q.align_b, q.align_c, q.align_d, q.align_bias};
   const char* names[5] = {"A", "B", "C", "D", "the bias"};
   for (int i = 0; i < 5; ++i) {
-    if (have[i] < need[i] && (i < 4 || mm.add_bias)) {
+    if (have[i] < need[i] && (i < 4 || uses_bias_pointer(mm))) {
       return fail(CUBLAS_STATUS_NOT_SUPPORTED,
                   std::string(call) + ": " + names[i] + " is only " + std::to_string(have[i]) +
                       "-byte aligned, below its " + std::to_string(need[i]) + "-byte elements");
@@ -278,7 +289,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
   const char* names[5] = {"A", "B", "C", "D", "the bias"};
   for (int i = 0; i < 5; ++i) {
     if (i == 2 && beta_value == 0.0f) continue;  // C is not read
-    if (i == 4 && !mm.add_bias) continue;
+    if (i == 4 && !uses_bias_pointer(mm)) continue;
     const sepconv::sim::Allocation* owner = s.find(pointers[i]);
     if (owner == nullptr || owner->freed || owner->device != h->device) {
       return fail(CUBLAS_STATUS_INVALID_VALUE,
@@ -313,7 +324,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
     if (!operand(*state, a, mm.a.dtype, oa) || !operand(*state, b, mm.b.dtype, ob) ||
         !operand(*state, d, mm.d.dtype, od) ||
         (beta_value != 0.0f && !operand(*state, c, mm.c.dtype, oc)) ||
-        (mm.add_bias && !operand(*state, mm.bias, mm.bias_dtype, obias))) {
+        (uses_bias_pointer(mm) && !operand(*state, mm.bias, mm.bias_dtype, obias))) {
       return state->fault(cudaErrorIllegalAddress,
                           "cublasLtMatmul: an operand is no longer device memory");
     }
@@ -334,6 +345,11 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
       return state->fault(cudaErrorIllegalAddress, std::string("cublasLtMatmul: ") + error.what());
     }
     mark_written(*state, mm.d, d);
+    if (mm.bias_gradient != Matmul::BiasGradient::none) {
+      const std::int64_t length = mm.bias_gradient == Matmul::BiasGradient::b ? mm.n : mm.m;
+      mark_written(*state, MatrixLayout{mm.bias_dtype, length, 1, length, mm.batch, mm.bias_stride},
+                   const_cast<void*>(mm.bias));
+    }
   });
   if (e != cudaSuccess) return fail(CUBLAS_STATUS_EXECUTION_FAILED, call + ": " + State::last_message());
   ++s.stats.matmuls;

@@ -62,35 +62,47 @@ inline std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-}  // namespace sepconv::test
+/// A string quoted for the shell.
+inline std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
 
-namespace sepconv::test {
-
-/// What a run of a binary left: its exit status, stdout and stderr.
-struct BinaryRun {
+/// What a command printed, and its exit status (-1 when it did not exit normally).
+struct CommandResult {
   int status = -1;
   std::string out;
   std::string err;
 };
 
-/// Runs `binary` with `args` through the shell (each argument quoted); stdout and stderr are
-/// captured in files of `dir`.
-inline BinaryRun run_binary(const std::string& binary, const std::vector<std::string>& args,
-                            const ScratchDir& dir) {
-  const auto quote = [](const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-  };
-  std::string command = quote(binary);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " >" + quote(dir.file("stdout.txt")) + " 2>" + quote(dir.file("stderr.txt"));
+/// Runs `binary` with `args`; stdout and stderr are captured in files of `scratch` (beside, not
+/// in, any output directory the test checks).
+inline CommandResult run_command(const std::string& binary, const std::vector<std::string>& args,
+                                 const ScratchDir& scratch) {
+  std::string command = shell_quote(binary);
+  for (const auto& a : args) command += " " + shell_quote(a);
+  command += " >" + shell_quote(scratch.file("stdout.txt")) + " 2>" +
+             shell_quote(scratch.file("stderr.txt"));
   const int raw = std::system(command.c_str());
-  BinaryRun r;
+  CommandResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = read_file(dir.file("stdout.txt"));
-  r.err = read_file(dir.file("stderr.txt"));
+  r.out = read_file(scratch.file("stdout.txt"));
+  r.err = read_file(scratch.file("stderr.txt"));
   return r;
+}
+
+/// sepconv1d's failure contract: exit `status`, exactly one line on stderr starting with
+/// "sepconv1d: " and mentioning every text of `mentions`, and nothing in `out_dir`.
+inline void expect_cli_failure(const CommandResult& r, int status,
+                               const std::vector<std::string>& mentions, const std::string& out_dir) {
+  EXPECT_EQ(r.status, status) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "expected one message:\n" << r.err;
+  EXPECT_EQ(r.err.rfind("sepconv1d: ", 0), 0u) << r.err;
+  for (const auto& m : mentions) {
+    EXPECT_NE(r.err.find(m), std::string::npos) << "no '" << m << "' in: " << r.err;
+  }
+  EXPECT_EQ(directory_entries(out_dir), std::vector<std::string>{}) << "an output file was left behind";
 }
 
 }  // namespace sepconv::test

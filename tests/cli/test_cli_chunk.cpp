@@ -77,7 +77,7 @@ class CliChunk : public ::testing::Test {
   void SetUp() override { std::filesystem::create_directory(out_dir()); }
   std::string out_dir() const { return dir.file("out"); }
 
-  BinaryRun run(std::vector<std::string> args) { return run_binary(SEPCONV1D_PATH, args, dir); }
+  CommandResult run(std::vector<std::string> args) { return run_command(SEPCONV1D_PATH, args, dir); }
 
   // Runs the layer on `device` into out/<name>.npy, with `extra` flags; the output's bytes.
   std::string run_to(const LayerFiles& l, const std::string& device, const std::string& name,
@@ -85,14 +85,14 @@ class CliChunk : public ::testing::Test {
     std::vector<std::string> args = l.flags;
     args.insert(args.end(), {"--device", device, "--output", out_dir() + "/" + name + ".npy"});
     args.insert(args.end(), extra.begin(), extra.end());
-    const BinaryRun r = run(args);
+    const CommandResult r = run(args);
     EXPECT_EQ(r.status, 0) << name << ": " << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
     return read_file(out_dir() + "/" + name + ".npy");
   }
 
   // A non-zero exit `status`, one line on stderr naming every text of `mentions`, no output file.
-  void expect_failure(const BinaryRun& r, int status, const std::vector<std::string>& mentions) {
+  void expect_failure(const CommandResult& r, int status, const std::vector<std::string>& mentions) {
     EXPECT_EQ(r.status, status) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     for (const auto& m : mentions) EXPECT_NE(r.err.find(m), std::string::npos) << m << " in: " << r.err;
@@ -179,7 +179,7 @@ TEST_F(CliChunk, PrintsTheChunking) {
   std::vector<std::string> args = l.flags;
   args.erase(std::find(args.begin(), args.end(), "--quiet"));
   args.insert(args.end(), {"--output", out_dir() + "/y.npy", "--chunk", "3"});
-  const BinaryRun r = run(args);
+  const CommandResult r = run(args);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("chunks of 3 steps"), std::string::npos) << r.out;
 }
@@ -224,7 +224,7 @@ TEST_F(CliChunk, BadChunkValuesAreUsageErrors) {
 }
 
 TEST_F(CliChunk, HelpDocumentsTheFlag) {
-  const BinaryRun r = run({"run", "--help"});
+  const CommandResult r = run({"run", "--help"});
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("--chunk N"), std::string::npos) << r.out;
 }

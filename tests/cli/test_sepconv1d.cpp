@@ -24,14 +24,14 @@ namespace {
 using golden::Case;
 using io::HostArray;
 
-using Result = CliResult;
+using Result = CommandResult;
 
 class Sepconv1d : public ::testing::Test {
  protected:
   void SetUp() override { std::filesystem::create_directory(out_dir()); }
 
   // Runs the binary with `args`; stdout and stderr are captured beside (not in) out_dir().
-  Result run(const std::vector<std::string>& args) { return run_sepconv1d(args, dir); }
+  Result run(const std::vector<std::string>& args) { return run_command(SEPCONV1D_PATH, args, dir); }
 
   std::string out_dir() const { return dir.file("out"); }
   std::string output() const { return out_dir() + "/y.npy"; }

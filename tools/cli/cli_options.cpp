@@ -55,6 +55,34 @@ std::string take_value(const FlagValue& flag, int argc, const char* const* argv,
   return value;
 }
 
+bool parse_layer_flag(std::string_view name, const std::string& value, LayerFlags& flags) {
+  const auto once = [&](bool& seen) {
+    if (seen) throw UsageError(std::string(name) + " given twice");
+    seen = true;
+  };
+  if (name == "--device") {
+    once(flags.seen_device);
+    try {
+      flags.device = parse_device(value);
+    } catch (const InvalidArgument&) {
+      throw UsageError("--device " + quoted(value) + ": expected cpu, gpu or auto");
+    }
+  } else if (name == "--math") {
+    once(flags.seen_math);
+    if (value != "exact" && value != "tf32") {
+      throw UsageError("--math " + quoted(value) + ": expected exact or tf32");
+    }
+    flags.math = value == "tf32" ? MathMode::tf32 : MathMode::exact;
+  } else if (name == "--dtype") {
+    once(flags.seen_dtype);
+    flags.dtype = parse_dtype_flag(value);
+    if (!flags.dtype) throw UsageError("--dtype " + quoted(value) + ": expected f32, f16 or bf16");
+  } else {
+    return false;
+  }
+  return true;
+}
+
 std::optional<DType> parse_dtype_flag(const std::string& text) {
   if (text == "f32" || text == "float32") return DType::f32;
   if (text == "f16" || text == "float16") return DType::f16;
@@ -79,7 +107,8 @@ std::int64_t parse_chunk_flag(const std::string& text) {
 
 Options parse_options(int argc, const char* const* argv) {
   Options o;
-  if (argc < 2) throw UsageError("missing command: expected 'run', 'layers' or '--help'");
+  constexpr const char* kCommands = "expected 'run', 'layers', 'backward' or '--help'";
+  if (argc < 2) throw UsageError(std::string("missing command: ") + kCommands);
   const std::string_view command = argv[1];
   if (is_help(command)) {
     if (argc > 2) throw UsageError("unexpected argument " + quoted(argv[2]) + " after --help");
@@ -91,7 +120,7 @@ Options parse_options(int argc, const char* const* argv) {
     return o;
   }
   if (command != "run") {
-    throw UsageError("unknown command " + quoted(command) + ": expected 'run', 'layers' or '--help'");
+    throw UsageError("unknown command " + quoted(command) + ": " + kCommands);
   }
   for (int i = 2; i < argc; ++i) {
     if (is_help(argv[i])) {
@@ -100,9 +129,7 @@ Options parse_options(int argc, const char* const* argv) {
     }
   }
 
-  bool seen_device = false;
-  bool seen_dtype = false;
-  bool seen_math = false;
+  LayerFlags layer_flags{o.device, o.dtype, o.math};
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.substr(0, 2) != "--") throw UsageError("unexpected argument " + quoted(arg));
@@ -133,32 +160,11 @@ Options parse_options(int argc, const char* const* argv) {
       auto& slot = o.*(file->slot);
       if (slot) throw UsageError(std::string(name) + " given twice");
       slot = std::move(value);
-    } else if (name == "--device") {
-      if (seen_device) throw UsageError("--device given twice");
-      seen_device = true;
-      try {
-        o.device = parse_device(value);
-      } catch (const InvalidArgument&) {
-        throw UsageError("--device " + quoted(value) + ": expected cpu, gpu or auto");
-      }
     } else if (name == "--chunk") {
       if (o.chunk) throw UsageError("--chunk given twice");
       o.chunk = parse_chunk_flag(value);
-    } else if (name == "--math") {
-      if (seen_math) throw UsageError("--math given twice");
-      seen_math = true;
-      if (value == "exact") {
-        o.math = MathMode::exact;
-      } else if (value == "tf32") {
-        o.math = MathMode::tf32;
-      } else {
-        throw UsageError("--math " + quoted(value) + ": expected exact or tf32");
-      }
-    } else {
-      if (seen_dtype) throw UsageError("--dtype given twice");
-      seen_dtype = true;
-      o.dtype = parse_dtype_flag(value);
-      if (!o.dtype) throw UsageError("--dtype " + quoted(value) + ": expected f32, f16 or bf16");
+    } else if (!parse_layer_flag(name, value, layer_flags)) {
+      throw UsageError("unknown flag " + quoted(name));
     }
   }
 
@@ -250,6 +256,8 @@ Flags of 'run' (a flag's value may also be written --flag=VALUE):
   --layer NAME            with --keras: the layer, by its name or its path OUTER/INNER inside
                           nested models; optional when MODEL has one SeparableConv1D layer
   -h, --help              this text
+
+Gradients: 'sepconv1d backward --help' (dLoss/dX and the weight gradients for a dLoss/dY).
 
 .npy files: little-endian float32 or float16, C or Fortran order, format 1.0 to 3.0.
 Exit status: 0 success; 1 a data error (unreadable, malformed or mismatched files, an invalid

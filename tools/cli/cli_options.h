@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "run_layer.h"
 #include "sepconv/types.h"
@@ -53,6 +54,19 @@ struct FlagValue {
 /// The value of `flag`: the one after '=', else argv[++i] (the next argument, which must not be a
 /// flag). Throws `UsageError` for a missing or empty value.
 [[nodiscard]] std::string take_value(const FlagValue& flag, int argc, const char* const* argv, int& i);
+
+/// --device, --dtype and --math: the flags every command that runs a layer takes, each at most
+/// once, parsed into the command's own fields.
+struct LayerFlags {
+  Device& device;
+  std::optional<DType>& dtype;
+  MathMode& math;
+  bool seen_device = false, seen_dtype = false, seen_math = false;
+};
+/// True when `name` is one of LayerFlags' flags (then `value` is parsed into it); false for
+/// another name. Throws `UsageError` for a bad value or a flag given twice.
+[[nodiscard]] bool parse_layer_flag(std::string_view name, const std::string& value,
+                                    LayerFlags& flags);
 
 /// Parses a --dtype value: f32, f16, bf16 (or float32, float16, bfloat16).
 [[nodiscard]] std::optional<DType> parse_dtype_flag(const std::string& text);

@@ -41,9 +41,9 @@ bool gpu_usable() {
 #endif
 }
 
-// `automatic` resolved (the GPU when usable, else the CPU); `gpu` without a usable one, or in a
-// build without CUDA, throws Unsupported.
-Device resolve(Device device) {
+}  // namespace
+
+Device resolve_device(Device device) {
   if (device == Device::automatic) return gpu_usable() ? Device::gpu : Device::cpu;
   if (device == Device::gpu && !gpu_usable()) {
 #if SEPCONV_WITH_CUDA
@@ -56,6 +56,8 @@ Device resolve(Device device) {
   }
   return device;
 }
+
+namespace {
 
 #if SEPCONV_WITH_CUDA
 // A device copy of a host view: the bytes its elements span, with the same strides.
@@ -152,7 +154,7 @@ RunInfo run_layer(const LayerConfig& config, const Precision& precision, ConstTe
                   const Weights& weights, TensorView y, Device device) {
   validate(precision);
   validate_forward(config, precision.dtype, x, weights, y);
-  if (resolve(device) == Device::gpu) {
+  if (resolve_device(device) == Device::gpu) {
 #if SEPCONV_WITH_CUDA
     return run_on_gpu(config, precision, x, weights, y);
 #endif
@@ -230,7 +232,7 @@ RunInfo run_layer_chunked(const LayerConfig& config, const Precision& precision,
   validate_forward(config, precision.dtype, x, weights, y);
   if (chunk < 1) cli::fail("chunk", cli::str(chunk), "at least 1 step");
   static_cast<void>(chunk_geometry(config, 0, 1));  // refuses a layer that cannot stream
-  if (resolve(device) == Device::gpu) {
+  if (resolve_device(device) == Device::gpu) {
 #if SEPCONV_WITH_CUDA
     return run_chunked_on_gpu(config, precision, x, weights, y, chunk);
 #endif

@@ -20,6 +20,10 @@ enum class Device { cpu, gpu, automatic };
 /// Parses "cpu", "gpu", "auto"; throws `InvalidArgument` ("device") otherwise.
 [[nodiscard]] Device parse_device(std::string_view text);
 
+/// `automatic` resolved (the GPU when sepconv::cuda_device_available(), else the CPU); `gpu`
+/// without a usable device, or in a build without CUDA, throws `Unsupported`.
+[[nodiscard]] Device resolve_device(Device device);
+
 /// What ran, and how long the forward pass took: on the GPU the median of 5 forwards timed with
 /// CUDA events after a warm-up (without the copies, the context and the weight upload); on the
 /// CPU the wall time of the reference.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backward_command.h"
 #include "cli_options.h"
 #include "cli_support.h"
 #include "keras_commands.h"
@@ -189,6 +190,10 @@ int run_files(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `sepconv1d backward ...` (tools/cli/backward_command.h) has its own flags.
+  if (argc >= 2 && std::string_view(argv[1]) == "backward") {
+    return sepconv::cli::backward_main(argc, argv);
+  }
   Options options;
   try {
     options = sepconv::cli::parse_options(argc, argv);
