@@ -5,6 +5,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make libgtest-dev libgmock-dev nlohmann-json3-dev)
+# The fuzz smoke (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
+packages+=(clang libclang-rt-dev)
 
 missing=()
 for p in "${packages[@]}"; do
