@@ -70,6 +70,28 @@ TEST(FuzzFindings, NpyDtypeIsShownEscapedAndShortened) {
   }
 }
 
+// fuzz_keras_config: a layer config whose depth_multiplier (2^62) times the weights' input
+// channels (7) overflows int64 was multiplied unchecked (undefined behaviour, UBSan's report)
+// when the weights' shapes were checked against it.
+TEST(FuzzFindings, KerasDepthMultiplierTimesChannelsOverflow) {
+  const auto config = read_bytes(corpus("keras_config/regress-depth-multiplier-overflow.json"));
+  const auto weights = read_bytes(model("k3_model.weights.h5"));
+  const keras::ModelFile file = keras::ModelFile::from_memory(
+      weights.data(), weights.size(), "w.h5", std::string(config.begin(), config.end()));
+  ASSERT_EQ(file.layers().size(), 2u);  // the model has two layers named sep: sep, block/sep
+  for (const keras::LayerInfo& info : file.layers()) {
+    EXPECT_NE(info.problem.find("depth_multiplier) = (5, C, 4611686018427387904) with C > 0 and "
+                                "C * depth_multiplier within 64 bits"), std::string::npos) << info.problem;
+    try {
+      (void)file.load(info.path);
+      ADD_FAILURE() << "loaded " << info.path;
+    } catch (const keras::FileError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("w.h5: layer '" + info.path + "': its depthwise kernel", 0), 0u)
+          << e.what();
+    }
+  }
+}
+
 // ---- ModelFile::from_memory ----------------------------------------------------------------------
 
 struct Case {
