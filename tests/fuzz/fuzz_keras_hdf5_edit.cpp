@@ -106,14 +106,20 @@ std::string child(const std::string& group, const std::string& name) {
   return (group == "/" ? "" : group) + "/" + name;
 }
 
-// Writes a string attribute `name` on `object`.
+// Writes a string attribute `name` on `object`: variable-length, or fixed-length padded with
+// `pad` (H5T_STR_NULLTERM, NULLPAD or SPACEPAD: with the last two, as tf.keras writes names,
+// the longest strings have no terminator).
 void string_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values,
-                      bool variable, int rank) {
+                      bool variable, int rank, unsigned pad = 0) {
   H5Adelete(object, name.c_str());
   const hid_t type = H5Tcopy(H5T_C_S1);
+  const bool terminated = pad % 3 == 0;
   std::size_t longest = 1;
-  for (const auto& v : values) longest = std::max(longest, v.size() + 1);
+  for (const auto& v : values) longest = std::max(longest, v.size() + (terminated ? 1 : 0));
   H5Tset_size(type, variable ? H5T_VARIABLE : longest);
+  if (!variable) {
+    H5Tset_strpad(type, pad % 3 == 0 ? H5T_STR_NULLTERM : pad % 3 == 1 ? H5T_STR_NULLPAD : H5T_STR_SPACEPAD);
+  }
   const hsize_t n = values.size();
   const hsize_t dims2[2] = {1, n};
   const hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, rank == 1 ? &n : dims2, nullptr);
@@ -126,8 +132,10 @@ void string_attribute(hid_t object, const std::string& name, const std::vector<s
         for (const auto& v : values) ptrs.push_back(v.c_str());
         if (!ptrs.empty()) H5Awrite(attr, type, ptrs.data());
       } else {
-        std::vector<char> buf(values.size() * longest, '\0');
-        for (std::size_t i = 0; i < values.size(); ++i) values[i].copy(&buf[i * longest], longest - 1);
+        std::vector<char> buf(values.size() * longest, pad % 3 == 2 ? ' ' : '\0');
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          values[i].copy(&buf[i * longest], terminated ? longest - 1 : longest);
+        }
         if (!buf.empty()) H5Awrite(attr, type, buf.data());
       }
     }
@@ -149,7 +157,8 @@ void edit_attribute(hid_t file, const std::string& path, Bytes& in) {
       values.push_back(in.byte() % 2 ? kNames[in.byte() % kNameCount] : in.text());
     }
     if (n == 0 && kind == 0) values.push_back(std::string(fuzz::model_text(in.byte() % 2 ? "tk_model.json" : "k3_model.json")));
-    string_attribute(object, name, values, kind % 2 == 0, static_cast<int>(in.byte() % 3));
+    const int rank = static_cast<int>(in.byte() % 3);
+    string_attribute(object, name, values, kind % 2 == 0, rank, in.byte());
   } else {  // numbers (h5py's empty list is an empty float64 array), or a null data space
     H5Adelete(object, name.c_str());
     const hsize_t n = in.byte() % 4;

@@ -14,7 +14,7 @@ Seeds, each small (the largest are the model files, under 60 KB):
                 holds its own ancestor (a hard-link cycle), a soft link where a layer's variables
                 belong, a dataset whose declared shape the file does not store;
   keras_hdf5_edit  one byte per base file (k3_model.weights.h5, tk_model.h5, tk_model_weights.h5):
-                the unedited files;
+                the unedited files; and two edits: unterminated fixed-length string attributes;
   keras_zip     the .keras archive of tests/data/keras_models, the same deflated, and archives
                 without model.weights.h5, with sharded weights, with a config.json that is not JSON.
 The inputs of past findings (regress-*) are kept: this script replaces only the files it writes.
@@ -175,9 +175,17 @@ def main():
     npy_seeds()
     config_seeds()
     hdf5_seeds()
-    # fuzz_keras_hdf5_edit: its first byte picks the base file, the rest are edits (none here).
+    # fuzz_keras_hdf5_edit: its first byte picks the base file, the rest are edits (none here),
+    # and two programs (fuzz_keras_hdf5_edit.cpp reads them): fixed-length string attributes
+    # without a terminator, as tf.keras writes names, in two places sepconv reads.
     for index, name in enumerate(["k3_weights", "tk_model", "tk_weights"]):
         write("keras_hdf5_edit", name, bytes([index]))
+    # k3: object 9 (/layers/separable_conv1d/vars), attribute (op 4) "name" (6), fixed strings
+    # (1), one value (1), a name (1) "sep" (11), 1-D (1), NULLPAD (1).
+    write("keras_hdf5_edit", "k3_vars_name_nullpad", bytes([0, 9, 4, 6, 1, 1, 1, 11, 1, 1]))
+    # tk weights: the root (0), attribute "layer_names" (3), fixed strings, two values "stage"
+    # (13) and "sep" (11), 1-D, SPACEPAD (2).
+    write("keras_hdf5_edit", "tk_layer_names_spacepad", bytes([2, 0, 4, 3, 1, 2, 1, 13, 1, 11, 1, 2]))
     zip_seeds()
     for target in sorted(os.listdir(CORPUS)):
         names = os.listdir(os.path.join(CORPUS, target))

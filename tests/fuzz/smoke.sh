@@ -26,11 +26,13 @@ for target in npy keras_config keras_hdf5_edit keras_zip; do
   [ -x "$binary" ] || { echo "smoke.sh: no $binary (build the sepconv_fuzzers target)" >&2; exit 1; }
   mkdir -p "$work/$target"
   cp "$root/tests/fuzz/corpus/$target/"* "$work/$target/"
-  dict=()
-  [ -f "$root/tests/fuzz/dict/$target.dict" ] && dict=(-dict="$root/tests/fuzz/dict/$target.dict")
+  options=()
+  [ -f "$root/tests/fuzz/dict/$target.dict" ] && options+=(-dict="$root/tests/fuzz/dict/$target.dict")
+  # Its inputs are short edit programs: full length from the start (libFuzzer would grow it slowly).
+  [ "$target" = keras_hdf5_edit ] && options+=(-max_len=64 -len_control=0)
   echo "-- fuzz_$target: ${seconds} s"
   if "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$artifacts/$target-" "${dict[@]}" "$work/$target" > "$work/$target.log" 2>&1; then
+      -artifact_prefix="$artifacts/$target-" "${options[@]}" "$work/$target" > "$work/$target.log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' \
       "$work/$target.log" | tr '\n' ' '
     echo
