@@ -8,6 +8,8 @@ packages=(cmake g++ make libgtest-dev libgmock-dev nlohmann-json3-dev
   libeigen3-dev)  # Eigen: Orthogonal's QR (src/training/initializers.cpp)
 # sepconv_keras (Keras model files): the HDF5 C library and libzip, found through pkg-config.
 packages+=(pkgconf libhdf5-dev libzip-dev)
+# The fuzz smoke (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
+packages+=(clang libclang-rt-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,11 +7,14 @@
 #      AddressSanitizer + UndefinedBehaviorSanitizer, and its CPU tests run there;
 #   3. the simulated device (SEPCONV_SIMULATED_DEVICE=ON, no nvcc): the GPU API, its tests, the
 #      parity suite's CI selection, the example and the CLI's GPU path, every kernel through
-#      checked memory (labels sim, cli, consumer; the CPU-only tests ran in step 1).
+#      checked memory (labels sim, cli, consumer; the CPU-only tests ran in step 1);
+#   4. the fuzz smoke: the file readers' libFuzzer targets (tests/fuzz: .npy, Keras config JSON,
+#      HDF5, .keras zip) built with clang under ASan + UBSan, each fuzzed FUZZ_SECONDS (default 15).
 #
 # Environment: JOBS (default: all cores), SEPCONV_CUDA_ARCHITECTURES (default 90-real: CI builds
 # one architecture to keep nvcc's time down; the library's own default is 80-real;90-real;90-virtual),
-# BUILD_DIR (default build-test), SKIP_SANITIZERS=1 to skip step 2, SKIP_SIMULATED=1 to skip step 3.
+# BUILD_DIR (default build-test), SKIP_SANITIZERS=1 to skip step 2, SKIP_SIMULATED=1 to skip step 3,
+# SKIP_FUZZ=1 to skip step 4.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -44,5 +47,13 @@ if [ "${SKIP_SIMULATED:-0}" != 1 ]; then
     -DSEPCONV_SIMULATED_DEVICE=ON -DSEPCONV_BUILD_BENCH=ON
   cmake --build "$build-sim" -j "$jobs"
   ctest --test-dir "$build-sim" --output-on-failure -j "$jobs" -L 'sim|cli|consumer'
+fi
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz smoke: the file readers' libFuzzer targets under ASan + UBSan ($build-fuzz) =="
+  cmake -S . -B "$build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DSEPCONV_ENABLE_CUDA=OFF -DSEPCONV_BUILD_FUZZERS=ON -DSEPCONV_BUILD_TESTS=OFF \
+    -DSEPCONV_BUILD_BENCH=OFF -DSEPCONV_BUILD_EXAMPLES=OFF
+  cmake --build "$build-fuzz" -j "$jobs" --target sepconv_fuzzers
+  "$root/tests/fuzz/smoke.sh" "$build-fuzz" "${FUZZ_SECONDS:-15}"
 fi
 echo "== all tests passed =="

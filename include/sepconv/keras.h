@@ -23,6 +23,7 @@
 // HDF5's own error printing is switched off while sepconv calls it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -156,6 +157,15 @@ class SEPCONV_KERAS_EXPORT ModelFile {
   /// one), a config that is not a Keras model or SeparableConv1D config, a layer-only config whose
   /// name has no weights in the file.
   explicit ModelFile(const std::string& path, const std::string& config_path = {});
+  /// Opens a model file held in memory (embedded in a binary, received over a network): the same
+  /// formats, checks and errors as the constructor, with `name` in place of the path (in messages,
+  /// `FileError::path()` and `path()`). `config_json` is the text of the config JSON a
+  /// weights-only file needs (what the constructor reads from `config_path`); it must be empty for
+  /// the formats that hold their config; its problems are reported against `name` too. The bytes
+  /// are copied as needed: they need not outlive the call.
+  [[nodiscard]] static ModelFile from_memory(const unsigned char* data, std::size_t size,
+                                             const std::string& name,
+                                             std::string_view config_json = {});
   ~ModelFile();
   ModelFile(ModelFile&&) noexcept;
   ModelFile& operator=(ModelFile&&) noexcept;
@@ -177,6 +187,9 @@ class SEPCONV_KERAS_EXPORT ModelFile {
 
  private:
   struct Impl;
+  // Both public constructors: a file at `name`, or `in_memory` the bytes at `data`.
+  ModelFile(const std::string& name, bool in_memory, const unsigned char* data, std::size_t size,
+            const std::string& config_path, std::string_view config_json);
   std::unique_ptr<Impl> impl_;
 };
 

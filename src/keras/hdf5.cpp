@@ -222,20 +222,20 @@ File File::open(const std::string& path) {
   return File(id, size);
 }
 
-File File::open_image(const std::vector<unsigned char>& image) {
+File File::open_image(const unsigned char* image, std::size_t size) {
   const Session session;
-  if (image.size() < sizeof kSignature || std::memcmp(image.data(), kSignature, sizeof kSignature) != 0) {
+  if (size < sizeof kSignature || std::memcmp(image, kSignature, sizeof kSignature) != 0) {
     throw Error("no HDF5 signature at its start");
   }
   const Id fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate");
   // The core (memory) driver without a backing store; the image is copied into it.
   if (H5Pset_fapl_core(fapl.get(), 64 * 1024, 0) < 0) fail_hdf5("H5Pset_fapl_core");
-  if (H5Pset_file_image(fapl.get(), const_cast<unsigned char*>(image.data()), image.size()) < 0) {
+  if (H5Pset_file_image(fapl.get(), const_cast<unsigned char*>(image), size) < 0) {
     fail_hdf5("H5Pset_file_image");
   }
   const hid_t id = H5Fopen("sepconv-in-memory.h5", H5F_ACC_RDONLY, fapl.get());
   if (id < 0) fail_hdf5("cannot open it as HDF5");
-  return File(id, image.size());
+  return File(id, size);
 }
 
 File::File(File&& other) noexcept

@@ -51,7 +51,7 @@ class File {
   /// Opens a file on disk. Throws Error (not an HDF5 file, truncated, corrupt).
   [[nodiscard]] static File open(const std::string& path);
   /// Opens an in-memory image (HDF5's core driver; the bytes are copied).
-  [[nodiscard]] static File open_image(const std::vector<unsigned char>& image);
+  [[nodiscard]] static File open_image(const unsigned char* image, std::size_t size);
 
   File(File&& other) noexcept;
   File& operator=(File&& other) noexcept;

@@ -37,7 +37,9 @@ std::int64_t check_shapes(const LayerSpec& spec, const std::vector<std::string>&
   }
   const auto& dw = infos[0].shape;
   const std::int64_t channels = dw.size() == 3 ? dw[1] : 0;
-  const std::int64_t mid = channels * c.depth_multiplier;
+  // C * depth_multiplier; the config's depth_multiplier may be any positive int64.
+  std::int64_t mid = 0;
+  const bool mid_overflows = __builtin_mul_overflow(channels, c.depth_multiplier, &mid);
   const auto expect = [&](std::size_t i, const std::vector<std::int64_t>& want, const std::string& from) {
     if (infos[i].shape != want) {
       throw Problem(str("its ", kVariable[i], " /", printable(datasets[i]), " has shape ",
@@ -45,10 +47,11 @@ std::int64_t check_shapes(const LayerSpec& spec, const std::vector<std::string>&
                         shape_text(want), ": the weights do not fit the config"));
     }
   };
-  if (dw.size() != 3 || channels <= 0 || mid / c.depth_multiplier != channels) {
+  if (dw.size() != 3 || channels <= 0 || mid_overflows) {
     throw Problem(str("its depthwise kernel /", printable(datasets[0]), " has shape ",
                       shape_text(dw), "; expected (kernel_size, in_channels, depth_multiplier) = (",
-                      c.kernel_size, ", C, ", c.depth_multiplier, ") with C > 0"));
+                      c.kernel_size, ", C, ", c.depth_multiplier, ") with C > 0",
+                      mid_overflows ? " and C * depth_multiplier within 64 bits" : ""));
   }
   expect(0, {c.kernel_size, channels, c.depth_multiplier},
          str("kernel_size ", c.kernel_size, ", depth_multiplier ", c.depth_multiplier));

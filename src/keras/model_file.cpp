@@ -1,4 +1,5 @@
 // The public API of sepconv_keras (sepconv/keras.h): files in, FileError out.
+#include <algorithm>
 #include <cstring>
 
 #include "keras/archive.h"
@@ -17,9 +18,20 @@ using detail::str;
 
 enum class Container { zip, hdf5 };
 
+// Where a model file's bytes are: a file at `name`, or memory (`name` only names it in messages).
+struct Source {
+  const std::string& name;
+  bool in_memory = false;
+  const unsigned char* data = nullptr;
+  std::size_t size = 0;
+};
+
 // Which container a file is, from its first bytes. Throws FileError for neither.
-Container container_of(const std::string& path) {
-  const auto head = detail::read_prefix(path, 8);
+Container container_of(const Source& source) {
+  const std::string& path = source.name;
+  const auto head = source.in_memory
+                        ? std::vector<unsigned char>(source.data, source.data + std::min<std::size_t>(source.size, 8))
+                        : detail::read_prefix(path, 8);
   if (head.size() >= 4 && head[0] == 'P' && head[1] == 'K' &&
       ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6))) {
     return Container::zip;
@@ -32,11 +44,23 @@ Container container_of(const std::string& path) {
                             "the bytes ", hex));
 }
 
-hdf5::File open_hdf5(const std::string& path) {
+hdf5::File open_hdf5(const Source& source) {
   try {
-    return hdf5::File::open(path);
+    return source.in_memory ? hdf5::File::open_image(source.data, source.size)
+                            : hdf5::File::open(source.name);
   } catch (const hdf5::Error& e) {
-    throw FileError(path, str("a truncated or corrupt HDF5 file: ", e.what()));
+    throw FileError(source.name, str("a truncated or corrupt HDF5 file: ", e.what()));
+  }
+}
+
+detail::ArchiveContents read_archive(const Source& source) {
+  try {
+    return detail::read_archive(source.in_memory ? zip::Archive::open_memory(source.data, source.size)
+                                                 : zip::Archive::open(source.name));
+  } catch (const zip::Error& e) {
+    throw FileError(source.name, str("a truncated or corrupt .keras archive: ", e.what()));
+  } catch (const Problem& e) {
+    throw FileError(source.name, e.what());
   }
 }
 
@@ -86,8 +110,9 @@ bool weights_only(Format format) noexcept {
 }
 
 Format detect_format(const std::string& path) {
-  if (container_of(path) == Container::zip) return Format::keras_archive;
-  const hdf5::File file = open_hdf5(path);
+  const Source source{path};
+  if (container_of(source) == Container::zip) return Format::keras_archive;
+  const hdf5::File file = open_hdf5(source);
   try {
     return detail::hdf5_format(file);
   } catch (const Problem& e) {
@@ -101,7 +126,19 @@ struct ModelFile::Impl {
 };
 
 ModelFile::ModelFile(const std::string& path, const std::string& config_path)
+    : ModelFile(path, false, nullptr, 0, config_path, {}) {}
+
+ModelFile ModelFile::from_memory(const unsigned char* data, std::size_t size,
+                                 const std::string& name, std::string_view config_json) {
+  return ModelFile(name, true, data, size, {}, config_json);
+}
+
+// One of `config_path` (a file) and `config_json` (its text) at most is given.
+ModelFile::ModelFile(const std::string& name, bool in_memory, const unsigned char* data,
+                     std::size_t size, const std::string& config_path, std::string_view config_json)
     : impl_(std::make_unique<Impl>()) {
+  const Source source{name, in_memory, data, size};
+  const std::string& path = name;
   impl_->path = path;
   const auto refuse_config = [&](Format format) {
     if (!config_path.empty()) {
@@ -109,28 +146,26 @@ ModelFile::ModelFile(const std::string& path, const std::string& config_path)
                                        ", which holds its own config; a config JSON is only for "
                                        "weights-only files"));
     }
+    if (!config_json.empty()) {
+      throw FileError(path, str("a config JSON was given with it, but it is a ", to_string(format),
+                                ", which holds its own config; a config JSON is only for "
+                                "weights-only files"));
+    }
   };
   std::optional<hdf5::File> file;
   detail::ModelConfig config;
   Format format = Format::keras_archive;
-  if (container_of(path) == Container::zip) {
+  if (container_of(source) == Container::zip) {
     refuse_config(format);
-    detail::ArchiveContents contents;
+    const detail::ArchiveContents contents = read_archive(source);
     try {
-      contents = detail::read_archive(zip::Archive::open(path));
-    } catch (const zip::Error& e) {
-      throw FileError(path, str("a truncated or corrupt .keras archive: ", e.what()));
-    } catch (const Problem& e) {
-      throw FileError(path, e.what());
-    }
-    try {
-      file.emplace(hdf5::File::open_image(contents.weights));
+      file.emplace(hdf5::File::open_image(contents.weights.data(), contents.weights.size()));
     } catch (const hdf5::Error& e) {
       throw FileError(path, str("its model.weights.h5 is not a readable HDF5 file: ", e.what()));
     }
     config = parse_config(contents.config, path, "its config.json: ");
   } else {
-    file.emplace(open_hdf5(path));
+    file.emplace(open_hdf5(source));
     try {
       format = detail::hdf5_format(*file);
       if (format == Format::legacy_model) {
@@ -141,12 +176,15 @@ ModelFile::ModelFile(const std::string& path, const std::string& config_path)
       throw FileError(path, e.what());
     }
     if (weights_only(format)) {
-      if (config_path.empty()) {
+      if (!config_path.empty()) {
+        config = parse_config(detail::read_text_file(config_path, "a config"), config_path, "");
+      } else if (!config_json.empty()) {
+        config = parse_config(std::string(config_json), path, "its config JSON: ");
+      } else {
         throw FileError(path, str("a ", to_string(format), " holds weights only: its config must "
                                   "come from a JSON file (the model's to_json() or the layer's "
                                   "get_config())"));
       }
-      config = parse_config(detail::read_text_file(config_path, "a config"), config_path, "");
     }
   }
   try {

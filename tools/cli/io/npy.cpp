@@ -46,6 +46,23 @@ struct Header {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// A string from a file as messages show it: printable ASCII, other bytes as \xNN, at most 40
+// characters (then "...").
+std::string shown(std::string_view s) {
+  constexpr std::size_t kMax = 40;
+  const char* digits = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += str("\\x", digits[c >> 4], digits[c & 0xf]);
+    }
+  }
+  return s.size() > kMax ? out + "..." : out;
+}
+
 // A strict parser of the header's Python dict literal: exactly the keys 'descr', 'fortran_order'
 // and 'shape' (numpy requires the same), string / True / False / tuple-of-ints values.
 class DictParser {
@@ -75,7 +92,7 @@ class DictParser {
         if (shape) fail("the key 'shape' appears twice");
         shape = tuple();
       } else {
-        fail(str("an unexpected key '", key, "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')"));
+        fail(str("an unexpected key '", shown(key), "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')"));
       }
       skip_space();
       if (peek() == ',') {
@@ -190,10 +207,10 @@ class DictParser {
     if (descr == "<f4") return DType::f32;
     if (descr == "<f2") return DType::f16;
     if (!descr.empty() && descr[0] == '>') {
-      throw FileError(path_, str("dtype '", descr, "' is big-endian: expected '<f4' or '<f2' "
+      throw FileError(path_, str("dtype '", shown(descr), "' is big-endian: expected '<f4' or '<f2' "
                                  "(float32/float16 little-endian); convert with x.astype('<f4')"));
     }
-    throw FileError(path_, str("dtype '", descr, "': expected '<f4' or '<f2' (float32/float16 "
+    throw FileError(path_, str("dtype '", shown(descr), "': expected '<f4' or '<f2' (float32/float16 "
                                "little-endian); convert with x.astype('float32')"));
   }
 
