@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 #include <sstream>
 
 #include "cli/sepconv1d_runner.h"
@@ -150,6 +151,92 @@ TEST_F(CliKeras, ChunkedRunsWriteTheWholeRunsOutput) {
   }
   EXPECT_GT(streamed, 0) << "no generated layer can stream";
   EXPECT_GT(refused, 0) << "no generated layer has same padding";
+}
+
+// `backward --keras MODEL`: the layer and its weights from the file, x and dy cast to the layer's
+// dtype; on the CPU the files hold exactly reference::backward's gradients of the loaded layer
+// (the GPU path behind it is checked by test_sepconv1d_backward), rounded into the input's dtype.
+TEST_F(CliKeras, BackwardFromAModelFileIsTheReferenceBackward) {
+  std::mt19937 rng(20261202);
+  int checked = 0;
+  for (const auto& l : keras_models::layer_loads()) {
+    if (l.format != "keras_archive" && l.format != "legacy_weights") continue;
+    SCOPED_TRACE(l.name);
+    const keras::Layer layer = keras::load_layer(l.file, l.layer.path, l.config);
+    const LayerConfig& config = layer.info.spec.layer;
+    const DType dtype = layer.precision.dtype;
+    const DType file = dtype == DType::f16 ? DType::f16 : DType::f32;
+    const io::HostArray x = keras_models::input(l.layer, dtype);
+    const bool last = config.data_format == DataFormat::channels_last;
+    const auto shape = output_shape(config, x.shape[0], x.shape[last ? 1 : 2]);
+    io::HostArray dy = io::HostArray::zeros(DType::f32, {shape[0], shape[1], shape[2]});
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    auto* values = reinterpret_cast<float*>(dy.bytes.data());
+    for (std::int64_t i = 0; i < dy.numel(); ++i) values[i] = uniform(rng);
+    dy = io::converted(dy, file);
+    io::write_npy(dir.file("dy.npy"), dy);
+
+    std::vector<std::string> args = {"backward", "--keras", l.file, "--layer", l.layer.path,
+                                     "--input", keras_models::file(l.layer.input),
+                                     "--grad-output", dir.file("dy.npy"),
+                                     "--grad-input", out_dir() + "/dx.npy",
+                                     "--grad-depthwise", out_dir() + "/ddw.npy",
+                                     "--grad-pointwise", out_dir() + "/dpw.npy",
+                                     "--device", "cpu", "--quiet"};
+    if (!l.config.empty()) args.insert(args.end(), {"--config", l.config});
+    if (config.use_bias) args.insert(args.end(), {"--grad-bias", out_dir() + "/db.npy"});
+    const CliResult r = run(args);
+    ASSERT_EQ(r.status, 0) << r.err;
+
+    const io::HostArray dy_layer = io::converted(dy, dtype);
+    io::HostArray dx = io::HostArray::zeros(dtype, x.shape);
+    io::HostArray ddw = io::HostArray::zeros(DType::f32, layer.depthwise.shape);
+    io::HostArray dpw = io::HostArray::zeros(DType::f32, layer.pointwise.shape);
+    io::HostArray db = io::HostArray::zeros(DType::f32, {config.filters});
+    reference::backward(config, x.view(), layer.weights(), dy_layer.view(),
+                        {dx.view(), ddw.view(), dpw.view(),
+                         config.use_bias ? db.view() : TensorView{}});
+    std::vector<std::pair<std::string, const io::HostArray*>> expected = {
+        {"dx", &dx}, {"ddw", &ddw}, {"dpw", &dpw}};
+    if (config.use_bias) expected.emplace_back("db", &db);
+    for (const auto& [name, want] : expected) {
+      const io::HostArray got = io::read_npy(out_dir() + "/" + name + ".npy");
+      EXPECT_EQ(got.dtype, file) << name;
+      EXPECT_EQ(got.shape, want->shape) << name;
+      EXPECT_TRUE(got.bytes == io::converted(*want, file).bytes) << name << " differs";
+      std::filesystem::remove(out_dir() + "/" + name + ".npy");
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 8) << "too few layers of the generated model files";
+}
+
+TEST_F(CliKeras, BackwardFromAModelFileErrors) {
+  const auto& m = model("k3_model");
+  const std::string archive = model_file("k3_model", "keras_archive");
+  const std::string weights = model_file("k3_model", "keras_weights");
+  const std::string input = keras_models::file(m.layers[0].input);
+  const std::vector<std::string> outputs = {"--grad-output", input,
+                                            "--grad-input", out_dir() + "/dx.npy",
+                                            "--grad-depthwise", out_dir() + "/ddw.npy",
+                                            "--grad-pointwise", out_dir() + "/dpw.npy"};
+  const auto args = [&](std::vector<std::string> head) {
+    head.insert(head.begin(), "backward");
+    head.insert(head.end(), {"--input", input});
+    head.insert(head.end(), outputs.begin(), outputs.end());
+    return head;
+  };
+  expect_failure(run(args({"--keras", archive, "--layer", "sep_a", "--depthwise", input})), 2,
+                 {"--depthwise with --keras"});
+  expect_failure(run(args({"--config", keras_models::file(m.model_json), "--depthwise", input,
+                           "--pointwise", input, "--layer", "sep_a"})),
+                 2, {"--layer without --keras"});
+  expect_failure(run(args({"--keras", weights, "--layer", "sep_a"})), 1,
+                 {weights, "--config"});
+  expect_failure(run(args({"--keras", archive, "--layer", "nope"})), 1, {archive, "nope"});
+  // sep_a has a bias: --grad-bias is required, and the message names the model file.
+  expect_failure(run(args({"--keras", archive, "--layer", "sep_a"})), 1,
+                 {archive, "--grad-bias"});
 }
 
 // ---- sepconv1d layers ---------------------------------------------------------------------------

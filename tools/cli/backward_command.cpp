@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli_options.h"
+#include "keras_commands.h"
 #include "sepconv/keras.h"
 #include "io/npy.h"
 #include "sepconv/reference.h"
@@ -28,23 +29,28 @@ using io::FileError;
 using io::HostArray;
 using Slot = std::optional<std::string> BackwardOptions::*;
 
+// A file flag: required (without --keras, where `layer_file` flags name the layer's files),
+// written (an output), or the layer's own files, which --keras replaces.
+enum class Role : std::uint8_t { layer_file, optional_layer_file, input, output, optional_output, model };
 struct FileFlag {
   std::string_view name;
   Slot slot;
-  bool required;
-  bool output;
+  Role role;
+  [[nodiscard]] bool output() const { return role == Role::output || role == Role::optional_output; }
 };
-constexpr std::array<FileFlag, 10> kFlags = {{
-    {"--config", &BackwardOptions::config, true, false},
-    {"--depthwise", &BackwardOptions::depthwise, true, false},
-    {"--pointwise", &BackwardOptions::pointwise, true, false},
-    {"--bias", &BackwardOptions::bias, false, false},
-    {"--input", &BackwardOptions::input, true, false},
-    {"--grad-output", &BackwardOptions::grad_output, true, false},
-    {"--grad-input", &BackwardOptions::grad_input, true, true},
-    {"--grad-depthwise", &BackwardOptions::grad_depthwise, true, true},
-    {"--grad-pointwise", &BackwardOptions::grad_pointwise, true, true},
-    {"--grad-bias", &BackwardOptions::grad_bias, false, true},
+constexpr std::array<FileFlag, 12> kFlags = {{
+    {"--config", &BackwardOptions::config, Role::layer_file},
+    {"--depthwise", &BackwardOptions::depthwise, Role::layer_file},
+    {"--pointwise", &BackwardOptions::pointwise, Role::layer_file},
+    {"--bias", &BackwardOptions::bias, Role::optional_layer_file},
+    {"--input", &BackwardOptions::input, Role::input},
+    {"--grad-output", &BackwardOptions::grad_output, Role::input},
+    {"--grad-input", &BackwardOptions::grad_input, Role::output},
+    {"--grad-depthwise", &BackwardOptions::grad_depthwise, Role::output},
+    {"--grad-pointwise", &BackwardOptions::grad_pointwise, Role::output},
+    {"--grad-bias", &BackwardOptions::grad_bias, Role::optional_output},
+    {"--keras", &BackwardOptions::keras, Role::model},
+    {"--layer", &BackwardOptions::layer, Role::model},
 }};
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -88,9 +94,19 @@ BackwardOptions parse_backward_options(int argc, const char* const* argv) {
       throw UsageError("backward: unknown flag " + in_quotes(flag.name));
     }
   }
+  if (o.layer && !o.keras) {
+    throw UsageError("--layer without --keras: it names a layer of a Keras model file");
+  }
   std::string missing;
   for (const auto& f : kFlags) {
-    if (f.required && !(o.*(f.slot))) missing += (missing.empty() ? "" : ", ") + std::string(f.name);
+    const bool given = (o.*(f.slot)).has_value();
+    const bool layer_file = f.role == Role::layer_file || f.role == Role::optional_layer_file;
+    if (o.keras && layer_file && f.name != "--config" && given) {
+      throw UsageError(str(f.name, " with --keras: the weights come from the model file"));
+    }
+    const bool required = f.role == Role::input || f.role == Role::output ||
+                          (f.role == Role::layer_file && !o.keras);
+    if (required && !given) missing += (missing.empty() ? "" : ", ") + std::string(f.name);
   }
   if (!missing.empty()) {
     throw UsageError("backward: missing " + missing +
@@ -108,6 +124,12 @@ Usage:
                      --grad-depthwise DDW.npy --grad-pointwise DPW.npy [--grad-bias DB.npy]
                      [--device cpu|gpu|auto] [--dtype f32|f16|bf16] [--math exact|tf32]
                      [--float32-intermediate] [--quiet]
+  sepconv1d backward --keras MODEL [--config CONFIG.json] [--layer NAME] --input X.npy
+                     --grad-output DY.npy --grad-input DX.npy --grad-depthwise DDW.npy
+                     --grad-pointwise DPW.npy [--grad-bias DB.npy] [other flags as above]
+                           the layer and its weights from a Keras model file, as
+                           'sepconv1d run --keras' reads them (its dtype policy chooses the dtype;
+                           X and DY are cast to it; --config only for a weights-only file)
 
 Given the layer (the files of 'sepconv1d run'), its input X and DY = dLoss/dY (the output's
 shape and layout), writes dLoss/dX, dLoss/d depthwise_kernel (k, C, M), dLoss/d pointwise_kernel
@@ -257,7 +279,7 @@ HostArray read_as(const std::string& path, const DtypeChoice& choice) {
 std::vector<std::pair<std::string, std::string_view>> outputs(const BackwardOptions& o) {
   std::vector<std::pair<std::string, std::string_view>> list;
   for (const auto& f : kFlags) {
-    if (f.output && o.*(f.slot)) list.emplace_back(*(o.*(f.slot)), f.name);
+    if (f.output() && o.*(f.slot)) list.emplace_back(*(o.*(f.slot)), f.name);
   }
   return list;
 }
@@ -281,7 +303,7 @@ void check_output_paths(const BackwardOptions& o) {
       if (!other || f.name == outs[i].second) continue;
       const bool same = *other == outs[i].first ||
                         (exists && fs::exists(*other, error) && fs::equivalent(out, *other, error));
-      if (same && !f.output) {
+      if (same && !f.output()) {
         throw FileError(outs[i].first, str("is also the input file of ", f.name,
                                            "; refusing to overwrite it"));
       }
@@ -295,11 +317,51 @@ void check_output_paths(const BackwardOptions& o) {
 // The file a validation argument comes from, for messages.
 std::string file_of(const std::string& argument, const BackwardOptions& o) {
   if (argument == "x" || argument == "length" || argument == "in_channels") return *o.input;
+  if (argument == "dy") return *o.grad_output;
+  if (o.keras) return *o.keras;
   if (argument == "depthwise") return *o.depthwise;
   if (argument == "pointwise") return *o.pointwise;
   if (argument == "bias" && o.bias) return *o.bias;
-  if (argument == "dy") return *o.grad_output;
   return *o.config;
+}
+
+// The layer of a backward: its config, its compute dtype and its weights (host arrays), from the
+// config and weight files or from a Keras model file.
+struct LayerFiles {
+  LayerConfig config;
+  DtypeChoice choice;
+  HostArray depthwise, pointwise, bias;
+};
+
+LayerFiles layer_from_files(const BackwardOptions& o, const HostArray& x_file) {
+  keras::LayerSpec keras;
+  try {
+    keras = keras::read_layer_config(*o.config);
+  } catch (const InvalidArgument& e) {
+    throw FileError(*o.config, e.what());
+  }
+  LayerFiles l{keras.layer, backward_dtype(o, keras, x_file), {}, {}, {}};
+  if (l.config.use_bias && !o.bias) {
+    throw FileError(*o.config, "use_bias is true, so the layer needs --bias B.npy");
+  }
+  if (!l.config.use_bias && o.bias) {
+    throw FileError(*o.bias, str("given, but ", *o.config, " has use_bias false; drop --bias"));
+  }
+  l.depthwise = read_as(*o.depthwise, l.choice);
+  l.pointwise = read_as(*o.pointwise, l.choice);
+  if (o.bias) l.bias = read_as(*o.bias, l.choice);
+  return l;
+}
+
+// As `run --keras`: the layer's dtype policy chooses the dtype (--dtype overrides it).
+LayerFiles layer_from_model(const BackwardOptions& o) {
+  const keras::ModelFile model = open_model(*o.keras, o.config);
+  const keras::Layer layer = model.load(o.layer.value_or(""), {o.dtype});
+  const auto array = [](const keras::Array& a) { return HostArray{a.dtype, a.shape, a.bytes}; };
+  return {layer.info.spec.layer,
+          {layer.precision.dtype, o.dtype ? std::string("--dtype")
+                                          : str("the dtype policy of the layer in ", *o.keras)},
+          array(layer.depthwise), array(layer.pointwise), array(layer.bias)};
 }
 
 // Writes every gradient or none: each goes to a staging name beside its destination (through
@@ -328,32 +390,25 @@ void write_all(const std::vector<std::pair<std::string, HostArray>>& files) {
 
 int backward_files(const BackwardOptions& o) {
   check_output_paths(o);
-  keras::LayerSpec keras;
-  try {
-    keras = keras::read_layer_config(*o.config);
-  } catch (const InvalidArgument& e) {
-    throw FileError(*o.config, e.what());
-  }
-  const LayerConfig& config = keras.layer;
-  for (const auto& [given, flag] : {std::pair{&o.bias, "--bias B.npy"},
-                                    std::pair{&o.grad_bias, "--grad-bias DB.npy"}}) {
-    if (config.use_bias && !*given) {
-      throw FileError(*o.config, str("use_bias is true, so the layer needs ", flag));
-    }
-    if (!config.use_bias && *given) {
-      throw FileError(**given, str("given, but ", *o.config, " has use_bias false; drop ",
-                                   std::string_view(flag).substr(0, std::string_view(flag).find(' '))));
-    }
-  }
   const HostArray x_file = io::read_npy(*o.input);
-  const DtypeChoice choice = backward_dtype(o, keras, x_file);
+  const LayerFiles l = o.keras ? layer_from_model(o) : layer_from_files(o, x_file);
+  const LayerConfig& config = l.config;
+  const std::string& layer_file = o.keras ? *o.keras : *o.config;
+  if (config.use_bias && !o.grad_bias) {
+    throw FileError(layer_file, "use_bias is true, so the layer needs --grad-bias DB.npy");
+  }
+  if (!config.use_bias && o.grad_bias) {
+    throw FileError(*o.grad_bias, str("given, but ", layer_file,
+                                      " has use_bias false; drop --grad-bias"));
+  }
+  const DtypeChoice& choice = l.choice;
   const DType dtype = choice.dtype;
-  const HostArray x = read_as(*o.input, choice);
-  const HostArray dw = read_as(*o.depthwise, choice);
-  const HostArray pw = read_as(*o.pointwise, choice);
-  const HostArray bias = o.bias ? read_as(*o.bias, choice) : HostArray{};
-  const HostArray dy = read_as(*o.grad_output, choice);
-  const Weights weights{dw.view(), pw.view(), o.bias ? bias.view() : ConstTensorView{}};
+  // A layer from a model file takes its input in its compute dtype, as Keras's autocast does.
+  const HostArray x = o.keras ? io::converted(x_file, dtype) : read_as(*o.input, choice);
+  const HostArray dy = o.keras ? io::converted(io::read_npy(*o.grad_output), dtype)
+                               : read_as(*o.grad_output, choice);
+  const Weights weights{l.depthwise.view(), l.pointwise.view(),
+                        config.use_bias ? l.bias.view() : ConstTensorView{}};
 
   HostArray dx, ddw, dpw, db;
   BackwardRun run;

@@ -4,6 +4,7 @@
 //   sepconv1d backward --config CONFIG.json --depthwise DW.npy --pointwise PW.npy [--bias B.npy]
 //       --input X.npy --grad-output DY.npy --grad-input DX.npy --grad-depthwise DDW.npy
 //       --grad-pointwise DPW.npy [--grad-bias DB.npy] [--device cpu|gpu|auto] [--dtype ...]
+//   sepconv1d backward --keras MODEL [--config CONFIG.json] [--layer NAME] --input X.npy ...
 #pragma once
 
 #include <optional>
@@ -19,6 +20,9 @@ struct BackwardOptions {
   bool help = false;
   std::optional<std::string> config, depthwise, pointwise, bias, input, grad_output;
   std::optional<std::string> grad_input, grad_depthwise, grad_pointwise, grad_bias;
+  /// --keras MODEL [--layer NAME]: the layer and its weights from a Keras model file (--config
+  /// then only for a weights-only file), in place of --config/--depthwise/--pointwise/--bias.
+  std::optional<std::string> keras, layer;
   Device device = Device::automatic;
   std::optional<DType> dtype;
   MathMode math = MathMode::exact;

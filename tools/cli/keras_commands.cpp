@@ -16,8 +16,15 @@ using io::HostArray;
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-// The model file opened with its config; a weights-only file without --config is the CLI's
-// message (it names the flag).
+// The file an InvalidArgument of run_layer is about.
+const std::string& file_of(const std::string& argument, const Options& o) {
+  if (argument == "x" || argument == "length" || argument == "in_channels") return *o.input;
+  if (argument == "y") return *o.output;
+  return *o.keras;
+}
+
+}  // namespace
+
 keras::ModelFile open_model(const std::string& model, const std::optional<std::string>& config) {
   if (!config && keras::weights_only(keras::detect_format(model))) {
     throw keras::FileError(model, str("a ", keras::to_string(keras::detect_format(model)),
@@ -27,15 +34,6 @@ keras::ModelFile open_model(const std::string& model, const std::optional<std::s
   }
   return keras::ModelFile(model, config.value_or(""));
 }
-
-// The file an InvalidArgument of run_layer is about.
-const std::string& file_of(const std::string& argument, const Options& o) {
-  if (argument == "x" || argument == "length" || argument == "in_channels") return *o.input;
-  if (argument == "y") return *o.output;
-  return *o.keras;
-}
-
-}  // namespace
 
 void check_keras_run_flags(const Options& o) {
   for (const auto& [flag, given] : {std::pair{"--depthwise", o.depthwise.has_value()},

@@ -4,7 +4,11 @@
 // Both read the file through sepconv_keras (sepconv/keras.h); docs/cli.md lists every message.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "cli_options.h"
+#include "sepconv/keras.h"
 
 namespace sepconv::cli {
 
@@ -12,6 +16,11 @@ namespace sepconv::cli {
 /// autocast does), runs it through run_layer and writes the output. Returns the exit status;
 /// throws (keras::FileError, io::FileError, sepconv::Error) with one message for the rest.
 int run_keras(const Options& options);
+
+/// Opens a Keras model file; a weights-only one needs `config` (keras::FileError naming the file
+/// otherwise).
+[[nodiscard]] keras::ModelFile open_model(const std::string& model,
+                                          const std::optional<std::string>& config);
 
 /// `layers MODEL`: one line per SeparableConv1D layer on stdout (path, input channels, config, and
 /// why it cannot run when it cannot), after a '#' line naming the file and its format.
