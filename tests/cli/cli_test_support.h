@@ -12,6 +12,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sepconv::test {
@@ -90,6 +91,32 @@ inline CommandResult run_command(const std::string& binary, const std::vector<st
   r.out = read_file(scratch.file("stdout.txt"));
   r.err = read_file(scratch.file("stderr.txt"));
   return r;
+}
+
+/// A command line's flags and their values, in order (an empty value: a switch such as --quiet).
+using Flags = std::vector<std::pair<std::string, std::string>>;
+
+/// `command` and `flags` as arguments, after `replace`: each of its flags overrides the value of
+/// that flag, removes it (an empty value), or is added when absent (an empty value adds a switch).
+inline std::vector<std::string> command_line(const std::string& command, Flags flags,
+                                             const Flags& replace) {
+  for (const auto& [flag, value] : replace) {
+    const auto it =
+        std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == flag; });
+    if (it == flags.end()) {
+      flags.push_back({flag, value});
+    } else if (value.empty()) {
+      flags.erase(it);
+    } else {
+      it->second = value;
+    }
+  }
+  std::vector<std::string> args = {command};
+  for (const auto& [flag, value] : flags) {
+    args.push_back(flag);
+    if (!value.empty()) args.push_back(value);
+  }
+  return args;
 }
 
 /// sepconv1d's failure contract: exit `status`, exactly one line on stderr starting with

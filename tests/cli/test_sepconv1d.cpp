@@ -38,32 +38,16 @@ class Sepconv1d : public ::testing::Test {
 
   // The flags of a golden forward case; `replace` overrides a flag's value, removes a flag (empty
   // value) or adds one (an empty value adds a switch such as --quiet).
-  std::vector<std::string> golden_args(const Case& c,
-                                       const std::vector<std::pair<std::string, std::string>>& replace = {}) {
+  std::vector<std::string> golden_args(const Case& c, const Flags& replace = {}) {
     const std::string folder = golden::directory() + "/" + c.name + "/";
-    std::vector<std::pair<std::string, std::string>> flags = {
+    Flags flags = {
         {"--config", folder + "config.json"},
         {"--depthwise", folder + "depthwise.npy"},
         {"--pointwise", folder + "pointwise.npy"},
         {"--input", folder + "input.npy"},
         {"--output", output()}};
     if (golden::load_config(c).layer.use_bias) flags.push_back({"--bias", folder + "bias.npy"});
-    for (const auto& [flag, value] : replace) {
-      const auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == flag; });
-      if (it == flags.end()) {
-        flags.push_back({flag, value});
-      } else if (value.empty()) {
-        flags.erase(it);
-      } else {
-        it->second = value;
-      }
-    }
-    std::vector<std::string> args = {"run"};
-    for (const auto& [flag, value] : flags) {
-      args.push_back(flag);
-      if (!value.empty()) args.push_back(value);  // a switch such as --quiet
-    }
-    return args;
+    return command_line("run", flags, replace);
   }
 
   // A non-zero exit `status`, exactly one line on stderr mentioning every text of `mentions`, and

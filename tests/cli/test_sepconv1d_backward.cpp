@@ -19,7 +19,6 @@ namespace {
 
 using golden::GradientCase;
 using io::HostArray;
-using Flags = std::vector<std::pair<std::string, std::string>>;
 
 using Result = CommandResult;
 
@@ -48,22 +47,7 @@ class Backward : public ::testing::Test {
       flags.push_back({"--bias", f + "bias.npy"});
       flags.push_back({"--grad-bias", out("db")});
     }
-    for (const auto& [flag, value] : replace) {
-      const auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& x) { return x.first == flag; });
-      if (it == flags.end()) {
-        flags.push_back({flag, value});
-      } else if (value.empty()) {
-        flags.erase(it);
-      } else {
-        it->second = value;
-      }
-    }
-    std::vector<std::string> a = {"backward"};
-    for (const auto& [flag, value] : flags) {
-      a.push_back(flag);
-      if (!value.empty()) a.push_back(value);
-    }
-    return a;
+    return command_line("backward", flags, replace);
   }
 
   // A non-zero exit `status`, one line on stderr mentioning every text of `mentions`, and nothing
