@@ -33,7 +33,8 @@ ctest --test-dir "$build" --output-on-failure -j "$jobs"
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== host code under AddressSanitizer + UndefinedBehaviorSanitizer ($build-asan) =="
-  san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+  # -O1: ASan's recommended level (its checks stay; the tests run about twice as fast as at -O0).
+  san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1"
   cmake -S . -B "$build-asan" -DCMAKE_BUILD_TYPE=Debug -DSEPCONV_ENABLE_CUDA=OFF \
     -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san"
   cmake --build "$build-asan" -j "$jobs"
